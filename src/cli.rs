@@ -1,0 +1,260 @@
+//! The command line, as clap parses it: raw arguments only, no I/O and no resolution.
+//!
+//! Commands turn these `*Args` into validated settings before doing anything.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Move Zendesk Support organizations, users and custom fields between CSV/XLSX and Zendesk.
+///
+/// Exit codes: 0 every row succeeded; 1 the run finished but some rows failed or were invalid
+/// (the report says which); 2 usage, configuration or input-file error, nothing written;
+/// 3 the API could not be used (auth, permission, retries exhausted); 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "zdbulk", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `design.md` §1.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import a CSV or XLSX file into Zendesk in 100-row bulk jobs.
+    Import(ImportArgs),
+    /// Check a file against the account's (or an exported) field definitions; write nothing.
+    Validate(ImportArgs),
+    /// Finish an interrupted run without creating duplicates.
+    Resume(RunDirArgs),
+    /// Delete what a run created.
+    Undo(RunDirArgs),
+    /// Export records to CSV or XLSX, custom fields as columns.
+    Export(ExportArgs),
+    /// Log in with OAuth, or manage the stored token.
+    Auth(AuthArgs),
+    /// Run a local Zendesk-compatible server to rehearse against.
+    #[command(after_long_help = SANDBOX_EXAMPLES)]
+    Sandbox(SandboxArgs),
+}
+
+const SANDBOX_EXAMPLES: &str = "\
+Examples:
+  # Serve on the default address with Enterprise-like limits
+  zdbulk sandbox
+
+  # A minute of limits per second, some injected faults, state kept between runs
+  zdbulk sandbox --time-scale 60 --faults 5xx=0.05,drop=0.02 --fault-seed 7 --state sb.json
+
+  # Then, from another terminal
+  curl -u admin@sandbox.test/token:sandbox-token http://127.0.0.1:8080/api/v2/organizations.json";
+
+/// The resources zdbulk moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Resource {
+    /// Organizations.
+    Organizations,
+    /// Users (end users, agents, admins).
+    Users,
+    /// Custom organization field definitions.
+    OrganizationFields,
+    /// Custom user field definitions.
+    UserFields,
+}
+
+/// Where the Zendesk account is: one of `--sandbox`, `--subdomain`, `--url`.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Use an embedded sandbox whose state persists in ./.zdbulk/sandbox.json.
+    #[arg(long, conflicts_with_all = ["subdomain", "url"])]
+    pub sandbox: bool,
+    /// The account's subdomain: `acme` means https://acme.zendesk.com.
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    pub subdomain: Option<String>,
+    /// The account's base URL, e.g. http://127.0.0.1:8080 for a running `zdbulk sandbox`.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+/// What to do with each row of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ImportMode {
+    /// Update the records that exist, create the others.
+    #[default]
+    Upsert,
+    /// Create every row.
+    Create,
+    /// Update existing records only.
+    Update,
+    /// Delete the records the rows name.
+    Delete,
+}
+
+/// What an empty cell means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum EmptyCells {
+    /// Leave the value as it is.
+    #[default]
+    Keep,
+    /// Clear the value.
+    Clear,
+}
+
+/// Arguments of `import` and `validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The resource the file holds.
+    #[arg(value_enum)]
+    pub resource: Resource,
+    /// The CSV or XLSX file to read.
+    pub file: PathBuf,
+    /// The target account.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Upsert (default), create, update or delete.
+    #[arg(long, value_enum, default_value_t)]
+    pub mode: ImportMode,
+    /// Validate and plan against the account, but send no write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The XLSX sheet to read (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// A CSV of `from,to` column renames for files from other systems.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Field definitions to validate against offline (`validate` only).
+    #[arg(long, value_name = "DEFS")]
+    pub fields: Option<PathBuf>,
+    /// Where to write the report (default: zdbulk-runs/<UTC time>-<resource>/).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// At most this many jobs in flight (Zendesk allows 30).
+    #[arg(long, value_name = "N")]
+    pub max_jobs: Option<usize>,
+    /// At most this many requests a minute, leaving room for other integrations.
+    #[arg(long, value_name = "N")]
+    pub max_rpm: Option<u32>,
+    /// Rows per bulk job, 1 to 100.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Whether an empty cell keeps or clears the value.
+    #[arg(long, value_enum, default_value_t)]
+    pub empty_cells: EmptyCells,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `resume` and `undo`.
+#[derive(Debug, Clone, Args)]
+pub struct RunDirArgs {
+    /// The run directory of the import.
+    pub run_dir: PathBuf,
+    /// The target account.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The resource to export.
+    #[arg(value_enum)]
+    pub resource: Resource,
+    /// The file to write (.csv or .xlsx).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// The target account.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Arguments of `auth`.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// login, logout or status.
+    pub action: String,
+    /// The target account.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Arguments of `sandbox`. Defaults behave like a Zendesk Enterprise account.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Requests allowed in one (sandbox) minute, as the account's plan would.
+    #[arg(long, value_name = "N", default_value_t = 700)]
+    pub rate_limit: u32,
+    /// Jobs that may be queued or running at once.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub job_limit: usize,
+    /// Milliseconds a job stays queued before it starts working.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub job_delay_ms: u64,
+    /// Milliseconds a job spends on each item while working.
+    #[arg(long, value_name = "N", default_value_t = 80)]
+    pub job_item_ms: u64,
+    /// Run faster than real time: with F, a minute of rate budget and all job times last 1/F
+    /// as long. Times in headers stay in real seconds.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Load state from FILE at start and save it there (atomically) while running and at exit.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Field definitions and records to start with (JSON; see docs/sandbox.md).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Fault injection, e.g. 5xx=0.05,drop=0.02,slow=0.01,job-fail=0.01,token-expire=0.001.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Seed of the fault-injection random generator, for repeatable runs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fault_seed: u64,
+    /// The admin email accepted with the API token.
+    #[arg(long, default_value = "admin@sandbox.test")]
+    pub email: String,
+    /// The API token accepted for that email (basic auth `email/token:TOKEN`).
+    #[arg(long, default_value = "sandbox-token")]
+    pub api_token: String,
+    /// The OAuth client identifier accepted by /oauth/tokens.
+    #[arg(long, default_value = "zdbulk-sandbox")]
+    pub client_id: String,
+    /// The OAuth client secret accepted by /oauth/tokens.
+    #[arg(long, default_value = "sandbox-secret")]
+    pub client_secret: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_defaults_are_enterprise_like() {
+        let cli = Cli::try_parse_from(["zdbulk", "sandbox"]).unwrap();
+        let Command::Sandbox(args) = cli.command else { panic!("not sandbox") };
+        assert_eq!(args.rate_limit, 700);
+        assert_eq!(args.job_limit, 30);
+        assert_eq!(args.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.email, "admin@sandbox.test");
+        assert_eq!(args.time_scale, 1.0);
+    }
+
+    #[test]
+    fn sandbox_target_excludes_url() {
+        let err =
+            Cli::try_parse_from(["zdbulk", "import", "organizations", "a.csv", "--sandbox", "--url", "x"]);
+        assert!(err.is_err());
+    }
+}

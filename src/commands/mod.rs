@@ -1,0 +1,24 @@
+//! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
+
+mod sandbox;
+
+use crate::cli::{Cli, Command};
+use crate::error::{usage_error, ExitStatus};
+
+/// Runs the subcommand of `cli`.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Import(_) => not_built("import"),
+        Command::Validate(_) => not_built("validate"),
+        Command::Resume(_) => not_built("resume"),
+        Command::Undo(_) => not_built("undo"),
+        Command::Export(_) => not_built("export"),
+        Command::Auth(_) => not_built("auth"),
+    }
+}
+
+/// Commands of the design that later issues build; they say so and exit 2.
+fn not_built(name: &str) -> anyhow::Result<ExitStatus> {
+    Err(usage_error(format!("`zdbulk {name}` is not built yet in this version")))
+}

@@ -1,0 +1,37 @@
+//! The Zendesk-compatible sandbox server (`zdbulk sandbox`, `--sandbox`).
+//!
+//! It answers in the shapes of `shared/zendesk-recordings/` and enforces Zendesk's limits.
+//! Nothing here is used by the client side, and nothing of the client side is used here: the
+//! two share JSON over HTTP only. Module map:
+//! - [`config`]: knobs and fault probabilities.
+//! - `state`: the store, the sandbox clock, persistence.
+//! - `router`: routes and the gate (faults, rate budget, auth, counters).
+//! - `limits`, `faults`, `stats`: the request budget, fault draws, `/sandbox/stats`.
+//! - `jobs`: the job lifecycle and `job_statuses`.
+//! - `pagination`: cursor and offset pages.
+//! - `organizations`, `users`, `memberships`, `fields`, `values`: the resources, and custom
+//!   field values checked against their definitions.
+//! - `auth`, `oauth`: API-token and bearer checks; `/oauth/*`.
+//! - `seed`: seed documents.
+
+pub mod config;
+mod auth;
+mod errors;
+mod faults;
+mod fields;
+mod jobs;
+mod limits;
+mod memberships;
+mod oauth;
+mod organizations;
+mod pagination;
+mod router;
+mod seed;
+mod server;
+mod state;
+mod stats;
+mod users;
+mod values;
+
+pub use config::{FaultSpec, SandboxConfig};
+pub use server::{embedded_config, start, SandboxHandle, SAMPLE_SEED};
