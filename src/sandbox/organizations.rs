@@ -17,6 +17,16 @@ pub struct OrgTable {}
 impl OrgTable {
     /// Rebuilds the indexes that are not saved with the state.
     pub fn rebuild_indexes(&mut self) {}
+
+    /// Whether an organization with this id exists.
+    pub fn contains(&self, _id: u64) -> bool {
+        false
+    }
+
+    /// The name of the organization with this id.
+    pub fn name_of(&self, _id: u64) -> Option<String> {
+        None
+    }
 }
 
 /// Organization routes.

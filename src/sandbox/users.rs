@@ -16,6 +16,11 @@ pub struct UserTable {}
 impl UserTable {
     /// Rebuilds the indexes that are not saved with the state.
     pub fn rebuild_indexes(&mut self) {}
+
+    /// Whether an active (not deleted) user with this id exists.
+    pub fn contains(&self, _id: u64) -> bool {
+        false
+    }
 }
 
 /// User routes.
