@@ -3,3 +3,4 @@
 mod common;
 mod sandbox_core;
 mod sandbox_command;
+mod recordings;
