@@ -253,8 +253,15 @@ mod tests {
 
     #[test]
     fn sandbox_target_excludes_url() {
-        let err =
-            Cli::try_parse_from(["zdbulk", "import", "organizations", "a.csv", "--sandbox", "--url", "x"]);
+        let err = Cli::try_parse_from([
+            "zdbulk",
+            "import",
+            "organizations",
+            "a.csv",
+            "--sandbox",
+            "--url",
+            "x",
+        ]);
         assert!(err.is_err());
     }
 }

@@ -54,9 +54,18 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
     // These are the sandbox's own throwaway credentials, printed once so the user can copy
     // them; they are never a real account's secret.
     println!("zdbulk sandbox listening on {}", handle.url);
-    println!("  API token:  --url {} with ZENDESK_EMAIL={} ZENDESK_API_TOKEN={}", handle.url, args.email, args.api_token);
-    println!("  OAuth:      ZENDESK_CLIENT_ID={} ZENDESK_CLIENT_SECRET={}", args.client_id, args.client_secret);
-    println!("  curl -u {}/token:{} {}/api/v2/organizations.json", args.email, args.api_token, handle.url);
+    println!(
+        "  API token:  --url {} with ZENDESK_EMAIL={} ZENDESK_API_TOKEN={}",
+        handle.url, args.email, args.api_token
+    );
+    println!(
+        "  OAuth:      ZENDESK_CLIENT_ID={} ZENDESK_CLIENT_SECRET={}",
+        args.client_id, args.client_secret
+    );
+    println!(
+        "  curl -u {}/token:{} {}/api/v2/organizations.json",
+        args.email, args.api_token, handle.url
+    );
     println!("  counters:   {}/sandbox/stats", handle.url);
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

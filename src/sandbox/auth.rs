@@ -7,6 +7,11 @@ use axum::response::Response;
 use super::state::Sandbox;
 
 /// Checks the credentials of one request; `Err` is the refusal to send.
-pub fn check(_sb: &Sandbox, _method: &Method, _path: &str, _headers: &HeaderMap) -> Result<(), Response> {
+pub fn check(
+    _sb: &Sandbox,
+    _method: &Method,
+    _path: &str,
+    _headers: &HeaderMap,
+) -> Result<(), Response> {
     Ok(())
 }

@@ -136,8 +136,8 @@ mod tests {
 
     #[test]
     fn parses_every_fault() {
-        let f =
-            FaultSpec::parse("5xx=0.05,drop=0.02,slow=0.01,job-fail=0.01,token-expire=0.001").unwrap();
+        let f = FaultSpec::parse("5xx=0.05,drop=0.02,slow=0.01,job-fail=0.01,token-expire=0.001")
+            .unwrap();
         assert_eq!(f.server_error, 0.05);
         assert_eq!(f.drop, 0.02);
         assert_eq!(f.slow, 0.01);

@@ -189,7 +189,9 @@ fn run_item(store: &mut Store, ctx: &Ctx, kind: JobKind, index: usize, item: &Va
     match kind {
         JobKind::CreateOrganizations
         | JobKind::UpdateOrganizations
-        | JobKind::DestroyOrganizations => organizations::run_job_item(store, ctx, kind, index, item),
+        | JobKind::DestroyOrganizations => {
+            organizations::run_job_item(store, ctx, kind, index, item)
+        }
         JobKind::CreateUsers
         | JobKind::UpdateUsers
         | JobKind::CreateOrUpdateUsers
@@ -220,7 +222,8 @@ pub fn submit(sandbox: &Sandbox, store: &mut Store, kind: JobKind, items: Vec<Va
         sandbox.stats.lock().unwrap_or_else(|e| e.into_inner()).too_many_jobs += 1;
         return Err(ApiError::TooManyJobs { current_job_ids: in_flight, limit });
     }
-    let id = format!("V3-{:032x}", sandbox.rng.lock().unwrap_or_else(|e| e.into_inner()).gen::<u128>());
+    let id =
+        format!("V3-{:032x}", sandbox.rng.lock().unwrap_or_else(|e| e.into_inner()).gen::<u128>());
     let now = sandbox.now_ms();
     let starts_at = now + sandbox.config.job_delay_ms;
     let due_at = starts_at + sandbox.config.job_item_ms * items.len() as u64;
@@ -253,12 +256,9 @@ fn render(sandbox: &Sandbox, job: &Job) -> Value {
     let total = job.items.len();
     let url = format!("{}/api/v2/job_statuses/{}.json", sandbox.base_url(), job.id);
     let (status, progress, message, results) = match job.outcome {
-        Some(Outcome::Completed) => (
-            "completed",
-            json!(total),
-            json!(job.final_message),
-            json!(job.results),
-        ),
+        Some(Outcome::Completed) => {
+            ("completed", json!(total), json!(job.final_message), json!(job.results))
+        }
         Some(Outcome::Failed) => ("failed", Value::Null, json!(job.final_message), Value::Null),
         None => {
             let now = sandbox.now_ms();
@@ -266,7 +266,8 @@ fn render(sandbox: &Sandbox, job: &Job) -> Value {
                 ("queued", Value::Null, Value::Null, Value::Null)
             } else {
                 let per_item = sandbox.config.job_item_ms.max(1);
-                let done = (((now - job.starts_at) / per_item) as usize).min(total.saturating_sub(1));
+                let done =
+                    (((now - job.starts_at) / per_item) as usize).min(total.saturating_sub(1));
                 ("working", json!(done), json!(job.kind.working_message(done + 1)), Value::Null)
             }
         }
@@ -316,18 +317,25 @@ async fn show_many(State(sb): State<Shared>, Query(q): Query<IdsQuery>) -> ApiRe
     Ok(Json(json!({ "job_statuses": statuses })).into_response())
 }
 
-async fn list(
-    State(sb): State<Shared>,
-    Query(q): Query<pagination::PageQuery>,
-) -> ApiResult {
+async fn list(State(sb): State<Shared>, Query(q): Query<pagination::PageQuery>) -> ApiResult {
     let store = sb.lock();
     // Newest first, as Zendesk sorts by completion and creation date descending; the cursor
     // walks the creation sequence number.
     let n = store.jobs.order.len() as u64;
-    let items = store.jobs.order.iter().rev().enumerate().filter_map(|(i, id)| {
-        store.jobs.jobs.get(id).map(|j| (n - i as u64, render(&sb, j)))
-    });
+    let items = store
+        .jobs
+        .order
+        .iter()
+        .rev()
+        .enumerate()
+        .filter_map(|(i, id)| store.jobs.jobs.get(id).map(|j| (n - i as u64, render(&sb, j))));
     let items: Vec<(u64, Value)> = items.collect();
-    let page = pagination::cursor_only(&q, items.into_iter(), sb.base_url(), "/api/v2/job_statuses.json", true)?;
+    let page = pagination::cursor_only(
+        &q,
+        items.into_iter(),
+        sb.base_url(),
+        "/api/v2/job_statuses.json",
+        true,
+    )?;
     Ok(Json(page.into_body("job_statuses")).into_response())
 }

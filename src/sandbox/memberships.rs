@@ -30,6 +30,12 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// Does item `index` of a membership job and returns its result.
-pub fn run_job_item(_store: &mut Store, _ctx: &Ctx, _kind: JobKind, index: usize, _item: &Value) -> Value {
+pub fn run_job_item(
+    _store: &mut Store,
+    _ctx: &Ctx,
+    _kind: JobKind,
+    index: usize,
+    _item: &Value,
+) -> Value {
     json!({"index": index})
 }

@@ -14,8 +14,8 @@
 //! - `auth`, `oauth`: API-token and bearer checks; `/oauth/*`.
 //! - `seed`: seed documents.
 
-pub mod config;
 mod auth;
+pub mod config;
 mod errors;
 mod faults;
 mod fields;

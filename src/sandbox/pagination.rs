@@ -147,7 +147,10 @@ fn cursor(
 ) -> Result<Page, ApiError> {
     let size = parse_size(q.size.as_ref(), "page.size")?;
     let bad_cursor = || {
-        ApiError::bad_request("InvalidPaginationParameter", "page[after] or page[before] is not a valid cursor")
+        ApiError::bad_request(
+            "InvalidPaginationParameter",
+            "page[after] or page[before] is not a valid cursor",
+        )
     };
     // `past(a, b)`: a comes after b in display order.
     let past = |a: u64, b: u64| if descending { a < b } else { a > b };
@@ -172,10 +175,9 @@ fn cursor(
     let first = window.first().map(|(k, _)| encode_cursor(*k));
     let last = window.last().map(|(k, _)| encode_cursor(*k));
     let link = |dir: &str, c: &Option<String>| match c {
-        Some(c) => json!(format!(
-            "{base_url}{path}?page%5B{dir}%5D={}&page%5Bsize%5D={size}",
-            enc(c)
-        )),
+        Some(c) => {
+            json!(format!("{base_url}{path}?page%5B{dir}%5D={}&page%5Bsize%5D={size}", enc(c)))
+        }
         None => Value::Null,
     };
     let mut extra = Map::new();
@@ -185,7 +187,10 @@ fn cursor(
     );
     // As recorded, `prev` is filled even on the first page. UNVERIFIED: whether `next` is
     // null on the last page; the sandbox keeps it filled, so only `has_more` ends a walk.
-    extra.insert("links".into(), json!({"prev": link("before", &first), "next": link("after", &last)}));
+    extra.insert(
+        "links".into(),
+        json!({"prev": link("before", &first), "next": link("after", &last)}),
+    );
     Ok(Page { items: window.into_iter().map(|(_, v)| v).collect(), extra })
 }
 
@@ -200,7 +205,9 @@ fn offset(
         None => 1,
         Some(s) => match s.trim().parse::<usize>() {
             Ok(n) if n >= 1 => n,
-            _ => return Err(invalid_attribute("page", "Invalid parameter: page must be an integer")),
+            _ => {
+                return Err(invalid_attribute("page", "Invalid parameter: page must be an integer"))
+            }
         },
     };
     if page > MAX_OFFSET_PAGE || page * per_page > MAX_OFFSET_RECORDS {
@@ -272,12 +279,16 @@ mod tests {
 
     #[test]
     fn offset_reports_count_and_next_page() {
-        let q = PageQuery { page: Some("2".into()), per_page: Some("10".into()), ..Default::default() };
+        let q =
+            PageQuery { page: Some("2".into()), per_page: Some("10".into()), ..Default::default() };
         let page = paginate(&q, records(25), "http://x", "/api/v2/users.json").unwrap();
         assert_eq!(ids(&page), (11..=20).collect::<Vec<_>>());
         assert_eq!(page.extra["count"], json!(25));
         assert_eq!(page.extra["next_page"], json!("http://x/api/v2/users.json?page=3&per_page=10"));
-        assert_eq!(page.extra["previous_page"], json!("http://x/api/v2/users.json?page=1&per_page=10"));
+        assert_eq!(
+            page.extra["previous_page"],
+            json!("http://x/api/v2/users.json?page=1&per_page=10")
+        );
     }
 
     #[test]
@@ -285,7 +296,10 @@ mod tests {
         let q = PageQuery { page: Some("100".into()), ..Default::default() };
         assert!(paginate(&q, records(5), "http://x", "/p").is_ok());
         let q = PageQuery { page: Some("101".into()), ..Default::default() };
-        assert!(matches!(paginate(&q, records(5), "http://x", "/p"), Err(ApiError::PaginationDepth)));
+        assert!(matches!(
+            paginate(&q, records(5), "http://x", "/p"),
+            Err(ApiError::PaginationDepth)
+        ));
     }
 
     #[test]

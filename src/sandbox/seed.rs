@@ -27,7 +27,8 @@ pub fn apply(store: &mut Store, ctx: &Ctx, text: &str) -> anyhow::Result<()> {
             .map_err(|e| describe(e, "user_fields", i))?;
     }
     for (i, org) in section("organizations").iter().enumerate() {
-        organizations::create_record(store, ctx, org).map_err(|e| describe(e, "organizations", i))?;
+        organizations::create_record(store, ctx, org)
+            .map_err(|e| describe(e, "organizations", i))?;
     }
     for (i, user) in section("users").iter().enumerate() {
         users::create_record(store, ctx, user).map_err(|e| describe(e, "users", i))?;

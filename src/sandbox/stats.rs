@@ -89,6 +89,9 @@ mod tests {
             endpoint_label("GET", "/api/v2/job_statuses/V3-abc"),
             "GET /api/v2/job_statuses/{id}"
         );
-        assert_eq!(endpoint_label("POST", "/api/v2/users/create_many"), "POST /api/v2/users/create_many");
+        assert_eq!(
+            endpoint_label("POST", "/api/v2/users/create_many"),
+            "POST /api/v2/users/create_many"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Integration tests: the real binary and the sandbox over HTTP on 127.0.0.1:0.
 
 mod common;
-mod sandbox_core;
-mod sandbox_command;
 mod recordings;
+mod sandbox_command;
+mod sandbox_core;

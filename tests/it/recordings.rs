@@ -236,7 +236,9 @@ async fn populate(api: &Api) {
             .map(|i| json!({"name": format!("Populated org {batch}-{i}"), "external_id": format!("pop-{batch}-{i}"),
                            "notes": "n", "details": "d", "tags": ["t"], "domain_names": [format!("d{batch}{i}.test")]}))
             .collect();
-        let a = api.post("/api/v2/organizations/create_many.json", json!({ "organizations": orgs })).await;
+        let a = api
+            .post("/api/v2/organizations/create_many.json", json!({ "organizations": orgs }))
+            .await;
         assert_eq!(a.status, 200, "{:?}", a.body);
         let job = api.wait_job(a.body["job_status"]["id"].as_str().unwrap()).await;
         assert_eq!(job["status"], "completed");
@@ -252,8 +254,13 @@ async fn populate(api: &Api) {
 
 async fn replay(file: &Path) -> Vec<String> {
     let exchanges: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(file).expect("recording readable")).expect("recording is JSON");
-    let sb = TestSandbox::start(SandboxConfig { job_delay_ms: 250, job_item_ms: 5, ..SandboxConfig::default() });
+        serde_json::from_str(&std::fs::read_to_string(file).expect("recording readable"))
+            .expect("recording is JSON");
+    let sb = TestSandbox::start(SandboxConfig {
+        job_delay_ms: 250,
+        job_item_ms: 5,
+        ..SandboxConfig::default()
+    });
     let api = sb.api();
     populate(&api).await;
 
@@ -268,7 +275,8 @@ async fn replay(file: &Path) -> Vec<String> {
         let url = url::Url::parse(uri).expect("recorded URI parses");
         let path = url.path().to_string();
         if status != 404 {
-            let mut tokens: Vec<String> = path.split('/').map(|s| s.trim_end_matches(".json").to_string()).collect();
+            let mut tokens: Vec<String> =
+                path.split('/').map(|s| s.trim_end_matches(".json").to_string()).collect();
             for (k, v) in url.query_pairs() {
                 if k == "ids" || k == "external_ids" {
                     tokens.extend(v.split(',').map(str::to_string));
@@ -278,7 +286,11 @@ async fn replay(file: &Path) -> Vec<String> {
             introduced(&req["body"], &mut in_body);
             tokens.extend(in_body);
             for t in tokens {
-                if is_id_like(&t) && !t.starts_with("V3-") && !seen.contains(&t) && !map.contains_key(&t) {
+                if is_id_like(&t)
+                    && !t.starts_with("V3-")
+                    && !seen.contains(&t)
+                    && !map.contains_key(&t)
+                {
                     if let Some(collection) = collection_of(&path) {
                         n += 1;
                         let id = create_existing(&api, collection, n).await;
@@ -319,7 +331,10 @@ async fn replay(file: &Path) -> Vec<String> {
         let at = format!("{name} #{i} {method} {target}");
         let want_status = rec["status"].as_u64().unwrap_or(0) as u16;
         if answer.status != want_status {
-            problems.push(format!("{at}: status {} (recorded {want_status}): {}", answer.status, answer.body));
+            problems.push(format!(
+                "{at}: status {} (recorded {want_status}): {}",
+                answer.status, answer.body
+            ));
             continue;
         }
         if let Some(want) = recorded_job_status {
@@ -348,7 +363,11 @@ async fn replay(file: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_covered_recording_replays_with_the_recorded_shapes() {
     let files = recording_files();
-    assert!(files.len() >= 60, "expected the recordings beside the checkout, found {}", files.len());
+    assert!(
+        files.len() >= 60,
+        "expected the recordings beside the checkout, found {}",
+        files.len()
+    );
     let mut all = Vec::new();
     for file in &files {
         all.extend(replay(file).await);
@@ -363,7 +382,10 @@ fn uri_rewrite_replaces_ids_job_ids_and_cursors() {
     map.insert("V3-0f30".to_string(), "V3-aaaa".to_string());
     map.insert("eyJ+/=".to_string(), "CUR=".to_string());
     assert_eq!(
-        rewrite_uri(&map, "https://example.zendesk.com/api/v2/organizations/show_many.json?ids=6164094807578,42"),
+        rewrite_uri(
+            &map,
+            "https://example.zendesk.com/api/v2/organizations/show_many.json?ids=6164094807578,42"
+        ),
         "/api/v2/organizations/show_many.json?ids=6100000000001%2C42"
     );
     assert_eq!(
@@ -379,7 +401,12 @@ fn uri_rewrite_replaces_ids_job_ids_and_cursors() {
 #[test]
 fn comparison_reports_missing_and_extra_keys_and_type_changes() {
     let mut p = Vec::new();
-    compare("b", &json!({"a": 1, "b": "x", "c": null}), &json!({"a": "1", "c": 5, "d": true}), &mut p);
+    compare(
+        "b",
+        &json!({"a": 1, "b": "x", "c": null}),
+        &json!({"a": "1", "c": 5, "d": true}),
+        &mut p,
+    );
     assert_eq!(p.len(), 3, "{p:?}");
     assert!(p.iter().any(|s| s.contains("key 'b' missing")));
     assert!(p.iter().any(|s| s.contains("extra key 'd'")));
