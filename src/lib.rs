@@ -5,6 +5,7 @@
 //! - [`cli`]: the clap command line (raw arguments, no I/O).
 //! - [`commands`]: one module per subcommand.
 //! - [`error`]: exit codes and the `error:` / `caused by:` printer.
+//! - [`output`]: the run directory: report.csv, failed rows, summary.json.
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
 //!   shares no code with the client side; the two speak JSON over HTTP only.
@@ -12,6 +13,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod output;
 pub mod sandbox;
 pub mod schema;
 

@@ -1,0 +1,221 @@
+//! `failed.csv` / `failed.xlsx`: the failed, invalid and skipped rows with their original
+//! columns, plus a `zdbulk_error` column that import ignores — fix the cells, import the file.
+//!
+//! The file is created at the first failed row; a run where every row succeeded leaves none.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use super::RowOutcome;
+
+/// The column that carries the reason; `import` ignores a column of this name.
+pub const ERROR_COLUMN: &str = "zdbulk_error";
+
+/// Which format to write: the input's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedFormat {
+    /// `failed.csv`.
+    Csv,
+    /// `failed.xlsx`.
+    Xlsx,
+}
+
+/// Errors writing the failed rows.
+#[derive(Debug, thiserror::Error)]
+pub enum FailedRowsError {
+    /// The CSV file could not be written.
+    #[error("failed to write {path}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: csv::Error,
+    },
+    /// The XLSX file could not be written.
+    #[error("failed to write {path}")]
+    Xlsx {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rust_xlsxwriter::XlsxError,
+    },
+}
+
+enum Sink {
+    None,
+    Csv(csv::Writer<BufWriter<File>>),
+    Xlsx(Box<rust_xlsxwriter::Workbook>, u32),
+}
+
+/// The failed-rows file of a run.
+pub struct FailedRows {
+    path: PathBuf,
+    format: FailedFormat,
+    header: Vec<String>,
+    sink: Sink,
+    count: usize,
+}
+
+impl FailedRows {
+    /// Prepares `failed.csv` or `failed.xlsx` in `dir` with the input's header.
+    pub fn create(
+        dir: &Path,
+        format: FailedFormat,
+        header: Vec<String>,
+    ) -> Result<FailedRows, FailedRowsError> {
+        let name = match format {
+            FailedFormat::Csv => "failed.csv",
+            FailedFormat::Xlsx => "failed.xlsx",
+        };
+        Ok(FailedRows { path: dir.join(name), format, header, sink: Sink::None, count: 0 })
+    }
+
+    fn header_with_error(&self) -> Vec<String> {
+        let mut h: Vec<String> =
+            self.header.iter().filter(|c| c.as_str() != ERROR_COLUMN).cloned().collect();
+        h.push(ERROR_COLUMN.to_string());
+        h
+    }
+
+    /// Row cells without a previous `zdbulk_error` column (a re-run of a failed file).
+    fn cells_of(&self, original: &[String]) -> Vec<String> {
+        original
+            .iter()
+            .zip(self.header.iter().map(Some).chain(std::iter::repeat(None)))
+            .filter(|(_, h)| h.map(|h| h.as_str()) != Some(ERROR_COLUMN))
+            .map(|(c, _)| c.clone())
+            .collect()
+    }
+
+    fn open(&mut self) -> Result<(), FailedRowsError> {
+        let header = self.header_with_error();
+        match self.format {
+            FailedFormat::Csv => {
+                let csv_err =
+                    |source: csv::Error| FailedRowsError::Csv { path: self.path.clone(), source };
+                let file = File::create(&self.path).map_err(|e| csv_err(e.into()))?;
+                let mut w = csv::Writer::from_writer(BufWriter::new(file));
+                w.write_record(&header).map_err(csv_err)?;
+                self.sink = Sink::Csv(w);
+            }
+            FailedFormat::Xlsx => {
+                let mut wb = rust_xlsxwriter::Workbook::new();
+                let sheet = wb.add_worksheet();
+                for (col, name) in header.iter().enumerate() {
+                    sheet.write_string(0, col as u16, name).map_err(|source| {
+                        FailedRowsError::Xlsx { path: self.path.clone(), source }
+                    })?;
+                }
+                self.sink = Sink::Xlsx(Box::new(wb), 1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends one failed row: its original cells and the reason.
+    pub fn push(&mut self, outcome: &RowOutcome) -> Result<(), FailedRowsError> {
+        if matches!(self.sink, Sink::None) {
+            self.open()?;
+        }
+        let mut cells = self.cells_of(outcome.original.as_deref().unwrap_or(&[]));
+        let width = self.header_with_error().len() - 1;
+        cells.resize(width.max(cells.len()), String::new());
+        let reason = match (&outcome.error_code, &outcome.message) {
+            (Some(code), Some(msg)) => format!("{code}: {msg}"),
+            (None, Some(msg)) => msg.clone(),
+            (Some(code), None) => code.clone(),
+            (None, None) => outcome.status.as_str().to_string(),
+        };
+        cells.push(reason);
+        let path = self.path.clone();
+        match &mut self.sink {
+            Sink::Csv(w) => {
+                w.write_record(&cells).map_err(|source| FailedRowsError::Csv { path, source })?
+            }
+            Sink::Xlsx(wb, row) => {
+                let sheet = wb
+                    .worksheet_from_index(0)
+                    .map_err(|source| FailedRowsError::Xlsx { path: path.clone(), source })?;
+                for (col, value) in cells.iter().enumerate() {
+                    sheet
+                        .write_string(*row, col as u16, value)
+                        .map_err(|source| FailedRowsError::Xlsx { path: path.clone(), source })?;
+                }
+                *row += 1;
+            }
+            Sink::None => {}
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// How many rows were written.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Flushes the file; returns its path if any row failed.
+    pub fn finish(self) -> Result<Option<PathBuf>, FailedRowsError> {
+        let path = self.path;
+        match self.sink {
+            Sink::None => return Ok(None),
+            Sink::Csv(mut w) => w
+                .flush()
+                .map_err(|e| FailedRowsError::Csv { path: path.clone(), source: e.into() })?,
+            Sink::Xlsx(mut wb, _) => wb
+                .save(&path)
+                .map_err(|source| FailedRowsError::Xlsx { path: path.clone(), source })?,
+        }
+        Ok(Some(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Action, RowStatus};
+
+    fn failed(cells: &[&str], msg: &str) -> RowOutcome {
+        let mut o = RowOutcome::new(0, 2, "k".into(), Action::None, RowStatus::Invalid);
+        o.original = Some(cells.iter().map(|s| s.to_string()).collect());
+        o.message = Some(msg.into());
+        o
+    }
+
+    #[test]
+    fn no_failures_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = FailedRows::create(dir.path(), FailedFormat::Csv, vec!["name".into()]).unwrap();
+        assert_eq!(f.finish().unwrap(), None);
+        assert!(!dir.path().join("failed.csv").exists());
+    }
+
+    #[test]
+    fn a_rerun_file_replaces_its_old_error_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = vec!["name".into(), ERROR_COLUMN.into(), "notes".into()];
+        let mut f = FailedRows::create(dir.path(), FailedFormat::Csv, header).unwrap();
+        f.push(&failed(&["Acme", "old reason", "n"], "new reason")).unwrap();
+        f.finish().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("failed.csv")).unwrap();
+        assert_eq!(text, "name,notes,zdbulk_error\nAcme,n,new reason\n");
+    }
+
+    #[test]
+    fn xlsx_is_written_and_readable() {
+        use calamine::{Reader, Xlsx};
+        let dir = tempfile::tempdir().unwrap();
+        let mut f =
+            FailedRows::create(dir.path(), FailedFormat::Xlsx, vec!["name".into()]).unwrap();
+        f.push(&failed(&["Acme"], "bad")).unwrap();
+        let path = f.finish().unwrap().unwrap();
+        let mut wb: Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let range = wb.worksheet_range_at(0).unwrap().unwrap();
+        let rows: Vec<Vec<String>> =
+            range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        assert_eq!(rows, vec![vec!["name", "zdbulk_error"], vec!["Acme", "bad"]]);
+    }
+}
