@@ -173,7 +173,7 @@ mod tests {
         let rows: Vec<&str> = text.lines().map(|l| l.split(',').next().unwrap()).collect();
         assert_eq!(rows, vec!["row", "2", "3", "4", "5"]);
         let failed = std::fs::read_to_string(dir.path().join("failed.csv")).unwrap();
-        assert_eq!(failed.lines().collect::<Vec<_>>(), vec!["name,zdbulk_error", "name3,"]);
+        assert_eq!(failed.lines().collect::<Vec<_>>(), vec!["name,zdbulk_error", "name3,failed"]);
     }
 
     #[test]
