@@ -5,6 +5,7 @@
 //! - [`cli`]: the clap command line (raw arguments, no I/O).
 //! - [`commands`]: one module per subcommand.
 //! - [`error`]: exit codes and the `error:` / `caused by:` printer.
+//! - [`pipeline`]: the import pipeline: plan, batch, submit, poll, reconcile, journal.
 //! - [`output`]: the run directory: report.csv, failed rows, summary.json.
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod output;
+pub mod pipeline;
 pub mod sandbox;
 pub mod schema;
 

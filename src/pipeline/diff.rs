@@ -1,0 +1,100 @@
+//! Whether an existing record already holds the values a row would write, so that upserts send
+//! nothing for rows that match (status `unchanged`).
+
+use serde_json::{Map, Value};
+
+/// Compares two scalar values the way Zendesk stores them: numbers by value, dates by their
+/// calendar day (`2024-01-02` equals `2024-01-02T00:00:00+00:00`), null equal to a missing
+/// value, and `false` equal to null for checkboxes.
+fn same_scalar(want: &Value, have: Option<&Value>) -> bool {
+    let have = have.unwrap_or(&Value::Null);
+    match (want, have) {
+        (Value::Null, Value::Null) | (Value::Null, Value::Bool(false)) => true,
+        (Value::Bool(false), Value::Null) => true,
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(a), Value::String(b)) => {
+            a == b
+                || (is_date(a)
+                    && b.len() > 10
+                    && b.starts_with(a.as_str())
+                    && b.as_bytes()[10] == b'T')
+        }
+        (Value::Array(a), Value::Array(b)) => same_set(a, b, false),
+        (a, b) => a == b,
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-'
+}
+
+/// Lists compare as sets; tags also ignore case (Zendesk stores tags in lower case).
+fn same_set(a: &[Value], b: &[Value], fold_case: bool) -> bool {
+    let norm = |v: &[Value]| {
+        let mut out: Vec<String> = v
+            .iter()
+            .map(|x| match x {
+                Value::String(s) if fold_case => s.to_lowercase(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    norm(a) == norm(b)
+}
+
+/// Whether writing `payload` to `existing` would change anything.
+pub fn would_change(payload: &Map<String, Value>, existing: &Value) -> bool {
+    for (key, want) in payload {
+        let have = existing.get(key);
+        let same = match (key.as_str(), want) {
+            ("tags", Value::Array(w)) => {
+                same_set(w, have.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]), true)
+            }
+            ("organization_fields" | "user_fields", Value::Object(fields)) => {
+                let stored = have.and_then(Value::as_object);
+                fields.iter().all(|(k, v)| same_scalar(v, stored.and_then(|s| s.get(k))))
+            }
+            (_, w) => same_scalar(w, have),
+        };
+        if !same {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn equal_values_are_unchanged() {
+        let existing = json!({"name": "Acme", "tags": ["gold", "vip"], "domain_names": ["a.com"],
+            "notes": null, "organization_fields": {"tier": "pro", "seats": 12, "renewal": "2024-01-02T00:00:00+00:00", "partner": false}});
+        let payload = map(
+            json!({"name": "Acme", "tags": ["VIP", "gold"], "domain_names": ["a.com"],
+            "notes": null, "organization_fields": {"tier": "pro", "seats": 12.0, "renewal": "2024-01-02", "partner": null}}),
+        );
+        assert!(!would_change(&payload, &existing));
+    }
+
+    #[test]
+    fn any_difference_is_a_change() {
+        let existing =
+            json!({"name": "Acme", "notes": "x", "organization_fields": {"tier": "pro"}});
+        assert!(would_change(&map(json!({"name": "ACME"})), &existing));
+        assert!(would_change(&map(json!({"notes": null})), &existing));
+        assert!(would_change(&map(json!({"organization_fields": {"tier": "free"}})), &existing));
+        assert!(would_change(&map(json!({"organization_fields": {"seats": 3}})), &existing));
+        assert!(would_change(&map(json!({"domain_names": ["b.com"]})), &existing));
+    }
+}

@@ -1,0 +1,189 @@
+//! `journal.ndjson`: the append-only, fsynced log of a run that `resume` and `undo` read.
+//!
+//! A batch is written before it is sent, its job id as soon as it is known, and its results
+//! when they come, each line synced to disk before the run goes on: after a crash the journal
+//! says, for every batch, whether it may have reached Zendesk.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Entry {
+    /// The run started.
+    Start {
+        /// organizations, users, …
+        resource: String,
+        /// The input file.
+        input: String,
+        /// upsert, create, update or delete.
+        mode: String,
+        /// The account's base URL (never credentials).
+        target: String,
+        /// UTC time, RFC 3339.
+        at: String,
+    },
+    /// A batch about to be sent.
+    Batch {
+        /// Its number in this run.
+        batch: u64,
+        /// create, update or delete.
+        op: String,
+        /// The input rows (as the user numbers them) in request order.
+        rows: Vec<usize>,
+        /// Their 0-based data-row positions.
+        seqs: Vec<usize>,
+        /// The request body (or, for deletes, the ids).
+        request: Value,
+    },
+    /// Zendesk accepted the batch as a job.
+    Job {
+        /// The batch.
+        batch: u64,
+        /// The job id.
+        job_id: String,
+    },
+    /// The job ended.
+    Results {
+        /// The batch.
+        batch: u64,
+        /// completed, failed, killed or lost.
+        status: String,
+        /// The job's results, in request order (empty when it failed).
+        results: Vec<Value>,
+    },
+    /// The run ended.
+    Finish {
+        /// The exit code.
+        exit_code: u8,
+        /// UTC time, RFC 3339.
+        at: String,
+    },
+}
+
+/// Errors of the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal could not be written or synced.
+    #[error("failed to write the journal {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The journal could not be read.
+    #[error("failed to read the journal {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not a journal entry.
+    #[error("{path}, line {line}: not a journal entry: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An open journal.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating or appending to) `journal.ndjson` in `dir`.
+    pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        let path = dir.join("journal.ndjson");
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| JournalError::Write { path: path.clone(), source })?;
+        Ok(Journal { path, file })
+    }
+
+    /// Appends one entry and syncs it to disk before returning.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(entry)
+            .map_err(|e| JournalError::Write { path: self.path.clone(), source: e.into() })?;
+        line.push(b'\n');
+        let wrap = |source| JournalError::Write { path: self.path.clone(), source };
+        self.file.write_all(&line).map_err(wrap)?;
+        self.file.sync_data().map_err(wrap)
+    }
+
+    /// Reads every entry of a journal. A torn last line (a crash mid-write) is ignored.
+    pub fn read(dir: &Path) -> Result<Vec<Entry>, JournalError> {
+        let path = dir.join("journal.ndjson");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| JournalError::Read { path: path.clone(), source })?;
+        let lines: Vec<&str> = text.lines().collect();
+        let mut entries = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str(line) {
+                Ok(e) => entries.push(e),
+                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+                Err(e) => {
+                    return Err(JournalError::Corrupt { path, line: i + 1, reason: e.to_string() })
+                }
+            }
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_and_tolerates_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let batch = Entry::Batch {
+            batch: 1,
+            op: "create".into(),
+            rows: vec![2, 3],
+            seqs: vec![0, 1],
+            request: json!({"organizations": [{"name": "A"}, {"name": "B"}]}),
+        };
+        j.append(&batch).unwrap();
+        j.append(&Entry::Job { batch: 1, job_id: "V3-1".into() }).unwrap();
+        drop(j);
+        let mut f =
+            OpenOptions::new().append(true).open(dir.path().join("journal.ndjson")).unwrap();
+        f.write_all(b"{\"type\":\"results\",\"bat").unwrap();
+        let entries = Journal::read(dir.path()).unwrap();
+        assert_eq!(entries, vec![batch, Entry::Job { batch: 1, job_id: "V3-1".into() }]);
+    }
+
+    #[test]
+    fn a_corrupt_middle_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("journal.ndjson"),
+            "garbage\n{\"type\":\"job\",\"batch\":1,\"job_id\":\"x\"}\n",
+        )
+        .unwrap();
+        assert!(matches!(Journal::read(dir.path()), Err(JournalError::Corrupt { line: 1, .. })));
+    }
+}
