@@ -1,8 +1,12 @@
 //! The import pipeline (`design.md` §3): read → map → validate → plan → batch → submit →
 //! poll → reconcile → report.
 //!
+//! - [`batch`]: planned rows and batches of at most 100.
 //! - [`journal`]: the fsynced log of batches, jobs and results.
+//! - [`reconcile`]: job results matched to rows by position.
 //! - [`diff`]: whether an existing record already has a row's values.
 
+pub mod batch;
 pub mod diff;
 pub mod journal;
+pub mod reconcile;
