@@ -6,7 +6,10 @@
 //! - [`reconcile`]: job results matched to rows by position.
 //! - [`diff`]: whether an existing record already has a row's values.
 
+pub mod api;
 pub mod batch;
 pub mod diff;
+pub mod engine;
 pub mod journal;
 pub mod reconcile;
+pub mod reporter;

@@ -1,0 +1,565 @@
+//! Jobs: batches submitted within the account's job window, every job in flight polled with
+//! one `job_statuses/show_many` request, results reconciled to rows, and rows whose fate is
+//! unknown (failed job, lost answer) looked up before anything is sent again.
+//!
+//! Polling is timed by when jobs are expected to finish (learned from the jobs seen so far),
+//! so one poll usually settles a whole group of jobs: polls stay a small share of requests
+//! while the window stays full.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::api::{JobState, OrgApi, SubmitError};
+use super::batch::{Batch, Op, PlannedRow};
+use super::journal::{Entry, Journal};
+use super::reconcile::{reconcile, JobEnd};
+use super::reporter::Reporter;
+use crate::output::report::ReportWriter;
+use crate::output::{Action, RowOutcome, RowStatus};
+
+/// What the planner hands the engine, in any order.
+#[derive(Debug)]
+pub enum PlanMsg {
+    /// A row settled without a job (invalid, unchanged, planned in a dry run).
+    Outcome(RowOutcome),
+    /// A batch to send.
+    Batch(Batch),
+}
+
+/// The engine's limits.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Most jobs in flight (Zendesk allows 30).
+    pub max_jobs: usize,
+    /// How many times a row may be sent before it is reported failed.
+    pub max_attempts: u32,
+    /// The first guess of how long a job takes, before any was seen.
+    pub initial_job_estimate: Duration,
+    /// The shortest time between two polls.
+    pub min_poll_gap: Duration,
+    /// How many polls may miss a job before it counts as gone.
+    pub missing_polls: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            max_jobs: 30,
+            max_attempts: 3,
+            initial_job_estimate: Duration::from_secs(2),
+            min_poll_gap: Duration::from_millis(150),
+            missing_polls: 5,
+        }
+    }
+}
+
+/// Counters of one engine run.
+#[derive(Debug, Clone, Default)]
+pub struct EngineStats {
+    /// Jobs accepted by Zendesk.
+    pub jobs: u64,
+    /// `job_statuses/show_many` requests.
+    pub polls: u64,
+    /// Most jobs in flight at once.
+    pub peak_in_flight: usize,
+    /// `TooManyJobs` answers.
+    pub too_many_jobs: u64,
+    /// Batches whose rows had to be looked up (failed job, lost answer).
+    pub recoveries: u64,
+}
+
+/// How the engine ended: its counters, and the error that stopped it early, if any.
+pub struct EngineEnd {
+    /// Counters.
+    pub stats: EngineStats,
+    /// Set when the API could not be used; every row still got a report line.
+    pub fatal: Option<anyhow::Error>,
+}
+
+struct InFlight {
+    batch_no: u64,
+    batch: Batch,
+    submitted: Instant,
+    misses: u32,
+}
+
+type Submitted = (u64, Batch, Result<String, SubmitError>);
+type Recovered = (Batch, anyhow::Result<Vec<Option<Value>>>);
+
+/// Runs batches from `rx` to completion, writing every row's outcome to `report`.
+pub async fn run<A: OrgApi>(
+    api: A,
+    settings: EngineSettings,
+    mut rx: mpsc::Receiver<PlanMsg>,
+    report: &mut ReportWriter,
+    journal: &mut Journal,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<EngineEnd> {
+    let mut e = Engine {
+        api,
+        window: settings.max_jobs.max(1),
+        settings,
+        stats: EngineStats::default(),
+        in_flight: HashMap::new(),
+        retry: VecDeque::new(),
+        next_batch: 0,
+        estimate: Duration::ZERO,
+        last_poll: None,
+    };
+    e.estimate = e.settings.initial_job_estimate;
+    let mut submitting: FuturesUnordered<BoxFuture<'static, Submitted>> = FuturesUnordered::new();
+    let mut recovering: FuturesUnordered<BoxFuture<'static, Recovered>> = FuturesUnordered::new();
+    let mut polling: Option<BoxFuture<'static, anyhow::Result<Vec<(String, JobState)>>>> = None;
+    let mut input_open = true;
+    let mut fatal: Option<anyhow::Error> = None;
+
+    loop {
+        // Fill the window: batches to re-send first, then new ones.
+        while fatal.is_none() && e.in_flight.len() + submitting.len() < e.window {
+            let batch = match e.retry.pop_front() {
+                Some(b) => b,
+                None if input_open => match rx.try_recv() {
+                    Ok(PlanMsg::Outcome(o)) => {
+                        settle(report, reporter, o)?;
+                        continue;
+                    }
+                    Ok(PlanMsg::Batch(b)) => b,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        input_open = false;
+                        break;
+                    }
+                },
+                None => break,
+            };
+            let batch_no = e.next_batch;
+            e.next_batch += 1;
+            journal.append(&Entry::Batch {
+                batch: batch_no,
+                op: batch.op.as_str().into(),
+                rows: batch.rows.iter().map(|r| r.row).collect(),
+                seqs: batch.rows.iter().map(|r| r.seq).collect(),
+                request: batch.request(),
+            })?;
+            let api = e.api.clone();
+            submitting.push(
+                async move {
+                    let result = api.submit(batch.op, batch.request()).await;
+                    (batch_no, batch, result)
+                }
+                .boxed(),
+            );
+        }
+
+        let idle = submitting.is_empty() && recovering.is_empty() && polling.is_none();
+        if e.in_flight.is_empty() && e.retry.is_empty() && idle && (!input_open || fatal.is_some())
+        {
+            break;
+        }
+        if let Some(err) = fatal.take() {
+            if idle {
+                e.abandon(report, reporter, &mut rx, &err)?;
+                return Ok(EngineEnd { stats: e.stats, fatal: Some(err) });
+            }
+            fatal = Some(err);
+        }
+
+        let poll_at = e.next_poll_at();
+        let can_take =
+            fatal.is_none() && input_open && e.in_flight.len() + submitting.len() < e.window;
+        tokio::select! {
+            Some((batch_no, batch, result)) = submitting.next() => {
+                match result {
+                    Ok(job_id) => {
+                        journal.append(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
+                        e.stats.jobs += 1;
+                        e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0 });
+                        e.stats.peak_in_flight = e.stats.peak_in_flight.max(e.in_flight.len());
+                        reporter.on_jobs_in_flight(e.in_flight.len());
+                    }
+                    Err(SubmitError::TooManyJobs) => {
+                        // The account runs other jobs too: fit our window to what is left.
+                        e.stats.too_many_jobs += 1;
+                        e.window = e.in_flight.len().max(1);
+                        reporter.on_wait("the account's job limit is reached; waiting for jobs to finish");
+                        if e.in_flight.is_empty() {
+                            tokio::time::sleep(e.estimate.min(Duration::from_secs(5))).await;
+                        }
+                        e.retry.push_back(batch);
+                    }
+                    Err(SubmitError::AnswerLost) => {
+                        e.stats.recoveries += 1;
+                        reporter.on_wait("an answer was lost; checking whether its rows were written");
+                        recovering.push(recover(e.api.clone(), batch, true).boxed());
+                    }
+                    Err(SubmitError::Refused { code, message }) => {
+                        journal.append(&Entry::Results { batch: batch_no, status: "refused".into(), results: vec![] })?;
+                        for row in batch.rows {
+                            settle(report, reporter, failed(&row, batch.op, &code, &message, None))?;
+                        }
+                    }
+                    Err(SubmitError::Fatal(err)) => {
+                        for row in batch.rows {
+                            let msg = format!("not sent: the run stopped ({err:#})");
+                            settle(report, reporter, skipped(&row, batch.op, &msg))?;
+                        }
+                        fatal = Some(err);
+                    }
+                }
+            }
+            Some(result) = async { match polling.as_mut() { Some(p) => Some(p.await), None => None } } => {
+                polling = None;
+                e.last_poll = Some(Instant::now());
+                match result {
+                    Ok(states) => e.absorb(states, report, reporter, journal, &mut recovering)?,
+                    Err(err) => {
+                        // Polls are reads: the client already retried them; the API is gone.
+                        fatal = Some(err);
+                        e.abandon_in_flight(report, reporter, "its job's status could not be read")?;
+                    }
+                }
+            }
+            Some((batch, result)) = recovering.next() => {
+                match result {
+                    Ok(found) => e.after_lookup(batch, found, report, reporter)?,
+                    Err(err) => {
+                        for row in &batch.rows {
+                            let msg = format!("unknown: its job's answer was lost and the lookup failed ({err:#}); `zdbulk resume` checks it");
+                            settle(report, reporter, skipped(row, batch.op, &msg))?;
+                        }
+                        fatal = Some(err);
+                    }
+                }
+            }
+            msg = rx.recv(), if can_take => {
+                match msg {
+                    Some(PlanMsg::Outcome(o)) => settle(report, reporter, o)?,
+                    Some(PlanMsg::Batch(b)) => e.retry.push_back(b),
+                    None => input_open = false,
+                }
+            }
+            _ = tokio::time::sleep_until(poll_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))),
+                if polling.is_none() && poll_at.is_some() && fatal.is_none() => {
+                let ids: Vec<String> = e.in_flight.keys().cloned().collect();
+                let api = e.api.clone();
+                e.stats.polls += 1;
+                polling = Some(async move { api.poll(ids).await }.boxed());
+            }
+        }
+    }
+    Ok(EngineEnd { stats: e.stats, fatal })
+}
+
+struct Engine<A> {
+    api: A,
+    settings: EngineSettings,
+    window: usize,
+    stats: EngineStats,
+    in_flight: HashMap<String, InFlight>,
+    retry: VecDeque<Batch>,
+    next_batch: u64,
+    estimate: Duration,
+    last_poll: Option<Instant>,
+}
+
+impl<A: OrgApi> Engine<A> {
+    /// When to poll next: when the oldest job is expected to be done (a little before, to
+    /// learn if jobs got faster), or soon after if it is already overdue.
+    fn next_poll_at(&self) -> Option<Instant> {
+        let oldest = self.in_flight.values().map(|j| j.submitted).min()?;
+        let expected = oldest + self.estimate.mul_f64(0.9);
+        let floor = match self.last_poll {
+            Some(t) => {
+                let overdue = Instant::now() > expected;
+                let gap = if overdue {
+                    (self.estimate / 4).max(self.settings.min_poll_gap)
+                } else {
+                    self.settings.min_poll_gap
+                };
+                t + gap
+            }
+            None => Instant::now(),
+        };
+        Some(expected.max(floor))
+    }
+
+    fn learn(&mut self, took: Duration) {
+        self.estimate = if took > self.estimate {
+            took
+        } else {
+            self.estimate.mul_f64(0.8) + took.mul_f64(0.2)
+        };
+    }
+
+    fn absorb(
+        &mut self,
+        states: Vec<(String, JobState)>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+        journal: &mut Journal,
+        recovering: &mut FuturesUnordered<BoxFuture<'static, Recovered>>,
+    ) -> anyhow::Result<()> {
+        let answered: HashMap<String, JobState> = states.into_iter().collect();
+        let ids: Vec<String> = self.in_flight.keys().cloned().collect();
+        for id in ids {
+            let state = answered.get(&id).cloned().unwrap_or(JobState::Missing);
+            let end = match state {
+                JobState::Pending => continue,
+                JobState::Missing => {
+                    let Some(job) = self.in_flight.get_mut(&id) else { continue };
+                    job.misses += 1;
+                    if job.misses < self.settings.missing_polls {
+                        continue;
+                    }
+                    JobEnd::Failed(format!("job {id} disappeared from job_statuses"))
+                }
+                JobState::Done(end) => end,
+            };
+            let Some(job) = self.in_flight.remove(&id) else { continue };
+            self.learn(job.submitted.elapsed());
+            if self.window < self.settings.max_jobs {
+                self.window += 1;
+            }
+            let (status, results) = match &end {
+                JobEnd::Completed(r) => ("completed", r.clone()),
+                JobEnd::Failed(_) => ("failed", vec![]),
+            };
+            journal.append(&Entry::Results {
+                batch: job.batch_no,
+                status: status.into(),
+                results,
+            })?;
+            let settled = reconcile(&job.batch, &id, &end);
+            for o in settled.outcomes {
+                settle(report, reporter, o)?;
+            }
+            if !settled.unknown.is_empty() {
+                self.stats.recoveries += 1;
+                let batch = Batch { op: job.batch.op, rows: settled.unknown };
+                recovering.push(recover(self.api.clone(), batch, false).boxed());
+            }
+        }
+        reporter.on_jobs_in_flight(self.in_flight.len());
+        Ok(())
+    }
+
+    /// Rows whose fate was unknown, now looked up: settle what is done, re-send the rest.
+    fn after_lookup(
+        &mut self,
+        batch: Batch,
+        found: Vec<Option<Value>>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        let mut resend = Vec::new();
+        for (row, record) in batch.rows.into_iter().zip(found) {
+            let id = record.as_ref().and_then(|r| r.get("id")).and_then(Value::as_u64);
+            match (batch.op, id) {
+                (Op::Create, Some(id)) => {
+                    let mut o = RowOutcome::new(
+                        row.seq,
+                        row.row,
+                        row.key.clone(),
+                        Action::Create,
+                        RowStatus::Created,
+                    );
+                    o.zendesk_id = Some(id);
+                    o.message = Some("confirmed by lookup after its job's answer was lost".into());
+                    settle(report, reporter, o)?;
+                }
+                (Op::Delete, None) => {
+                    let mut o = RowOutcome::new(
+                        row.seq,
+                        row.row,
+                        row.key.clone(),
+                        Action::Delete,
+                        RowStatus::Deleted,
+                    );
+                    o.zendesk_id = row.id;
+                    settle(report, reporter, o)?;
+                }
+                _ if row.attempts + 1 >= self.settings.max_attempts => {
+                    let msg =
+                        format!("sent {} times; its job never reported a result", row.attempts + 1);
+                    settle(report, reporter, failed(&row, batch.op, "JobFailed", &msg, None))?;
+                }
+                _ => {
+                    let mut row = row;
+                    row.attempts += 1;
+                    resend.push(row);
+                }
+            }
+        }
+        if !resend.is_empty() {
+            self.retry.push_back(Batch { op: batch.op, rows: resend });
+        }
+        Ok(())
+    }
+
+    /// The API is gone: rows of jobs in flight get a line saying their fate is unknown.
+    fn abandon_in_flight(
+        &mut self,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+        why: &str,
+    ) -> anyhow::Result<()> {
+        for (id, job) in self.in_flight.drain() {
+            for row in &job.batch.rows {
+                let msg =
+                    format!("unknown: job {id} was in flight and {why}; `zdbulk resume` checks it");
+                settle(report, reporter, skipped(row, job.batch.op, &msg))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The run stops early: every row not settled yet gets a `skipped` line.
+    fn abandon(
+        &mut self,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+        rx: &mut mpsc::Receiver<PlanMsg>,
+        err: &anyhow::Error,
+    ) -> anyhow::Result<()> {
+        self.abandon_in_flight(report, reporter, "the run stopped")?;
+        let msg = format!("not sent: the run stopped ({err:#})");
+        for batch in std::mem::take(&mut self.retry) {
+            for row in &batch.rows {
+                settle(report, reporter, skipped(row, batch.op, &msg))?;
+            }
+        }
+        rx.close();
+        while let Some(m) = rx.blocking_recv_or_none() {
+            match m {
+                PlanMsg::Outcome(o) => settle(report, reporter, o)?,
+                PlanMsg::Batch(b) => {
+                    for row in &b.rows {
+                        settle(report, reporter, skipped(row, b.op, &msg))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Drains what is already in a closed channel without waiting.
+trait DrainNow {
+    fn blocking_recv_or_none(&mut self) -> Option<PlanMsg>;
+}
+
+impl DrainNow for mpsc::Receiver<PlanMsg> {
+    fn blocking_recv_or_none(&mut self) -> Option<PlanMsg> {
+        self.try_recv().ok()
+    }
+}
+
+/// Looks up the rows of a batch whose job failed or whose answer was lost.
+///
+/// After a lost answer a job may still be queued: wait until every job the account had in
+/// flight when the answer was lost has finished, so the lookup sees its effect.
+async fn recover<A: OrgApi>(api: A, batch: Batch, answer_lost: bool) -> Recovered {
+    let result = async {
+        if answer_lost {
+            let pending = api.jobs_in_flight().await?;
+            let deadline = Instant::now() + Duration::from_secs(600);
+            let mut waiting = pending;
+            while !waiting.is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let states = api.poll(waiting.clone()).await?;
+                waiting = states
+                    .into_iter()
+                    .filter(|(_, s)| *s == JobState::Pending)
+                    .map(|(id, _)| id)
+                    .collect();
+            }
+        }
+        lookup(&api, &batch).await
+    }
+    .await;
+    (batch, result)
+}
+
+/// Finds each row's record now: by id, external id, or name, in that order of preference.
+async fn lookup<A: OrgApi>(api: &A, batch: &Batch) -> anyhow::Result<Vec<Option<Value>>> {
+    if batch.op == Op::Update {
+        // An update can be sent again safely; nothing to look up.
+        return Ok(vec![None; batch.rows.len()]);
+    }
+    let ids: Vec<u64> = batch.rows.iter().filter_map(|r| r.id).collect();
+    let by_id = if ids.is_empty() { vec![] } else { api.find_by_ids(ids).await? };
+    let ext: Vec<String> = batch
+        .rows
+        .iter()
+        .filter(|r| r.id.is_none())
+        .filter_map(|r| r.external_id.clone())
+        .collect();
+    let by_ext = if ext.is_empty() { vec![] } else { api.find_by_external_ids(ext).await? };
+    let mut out = Vec::with_capacity(batch.rows.len());
+    for row in &batch.rows {
+        let found = if let Some(id) = row.id {
+            by_id.iter().find(|r| r.get("id").and_then(Value::as_u64) == Some(id)).cloned()
+        } else if let Some(x) = &row.external_id {
+            by_ext
+                .iter()
+                .find(|r| {
+                    r.get("external_id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|e| e.eq_ignore_ascii_case(x))
+                })
+                .cloned()
+        } else if let Some(name) = &row.name {
+            api.find_by_name(name.clone()).await?
+        } else {
+            None
+        };
+        out.push(found);
+    }
+    Ok(out)
+}
+
+fn settle(report: &mut ReportWriter, reporter: &dyn Reporter, o: RowOutcome) -> anyhow::Result<()> {
+    reporter.on_row_settled(o.status);
+    report.record(o)?;
+    Ok(())
+}
+
+fn action_of(op: Op) -> Action {
+    match op {
+        Op::Create => Action::Create,
+        Op::Update => Action::Update,
+        Op::Delete => Action::Delete,
+    }
+}
+
+fn failed(row: &PlannedRow, op: Op, code: &str, message: &str, job: Option<&str>) -> RowOutcome {
+    let mut o =
+        RowOutcome::new(row.seq, row.row, row.key.clone(), action_of(op), RowStatus::Failed);
+    o.zendesk_id = row.id;
+    o.job_id = job.map(str::to_string);
+    o.error_code = Some(code.to_string());
+    o.message = Some(message.to_string());
+    o.original = Some(row.original.clone());
+    o
+}
+
+fn skipped(row: &PlannedRow, op: Op, message: &str) -> RowOutcome {
+    let mut o =
+        RowOutcome::new(row.seq, row.row, row.key.clone(), action_of(op), RowStatus::Skipped);
+    o.zendesk_id = row.id;
+    o.message = Some(message.to_string());
+    o.original = Some(row.original.clone());
+    o
+}
+
+/// The `ids` list of a delete batch as the journal records it.
+pub fn delete_ids(batch: &Batch) -> Value {
+    json!(batch.rows.iter().filter_map(|r| r.id).collect::<Vec<_>>())
+}
