@@ -2,5 +2,6 @@
 
 mod common;
 mod recordings;
+mod sandbox_auth;
 mod sandbox_command;
 mod sandbox_core;
