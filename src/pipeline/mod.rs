@@ -1,6 +1,10 @@
 //! The import pipeline (`design.md` §3): read → map → validate → plan → batch → submit →
 //! poll → reconcile → report.
 //!
+//! - [`plan`]: existing records looked up; create, update or nothing per row.
+//! - [`engine`]: the job window, polling, recovery of lost answers.
+//! - [`api`]: the narrow trait the pipeline needs from Zendesk.
+//! - [`reporter`]: progress hooks.
 //! - [`batch`]: planned rows and batches of at most 100.
 //! - [`journal`]: the fsynced log of batches, jobs and results.
 //! - [`reconcile`]: job results matched to rows by position.
@@ -11,5 +15,6 @@ pub mod batch;
 pub mod diff;
 pub mod engine;
 pub mod journal;
+pub mod plan;
 pub mod reconcile;
 pub mod reporter;
