@@ -18,3 +18,6 @@ pub mod journal;
 pub mod plan;
 pub mod reconcile;
 pub mod reporter;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,299 @@
+//! Planner and engine together against an in-memory account that can lose answers, fail
+//! jobs and refuse with `TooManyJobs`: every row gets exactly one outcome, and no
+//! organization is created twice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use super::api::{JobState, OrgApi, SubmitError};
+use super::batch::Op;
+use super::engine::{self, EngineSettings};
+use super::journal::{Entry, Journal};
+use super::plan::{self, Mode, PlanSettings, RowIn, ValidRow};
+use super::reconcile::JobEnd;
+use super::reporter::Silent;
+use crate::output::failed_rows::{FailedFormat, FailedRows};
+use crate::output::report::ReportWriter;
+use crate::output::RowStatus;
+use crate::schema::organization::OrgPayload;
+
+#[derive(Default)]
+struct Account {
+    orgs: BTreeMap<u64, Value>,
+    next_id: u64,
+    jobs: HashMap<String, (Op, Vec<Value>, u32, Option<JobEnd>)>,
+    submits: u32,
+    creates_applied: u32,
+    /// Submits whose answer is lost after the job was queued (by submit number).
+    lose: Vec<u32>,
+    /// Submits whose job ends failed after doing the first item.
+    fail: Vec<u32>,
+    /// Jobs allowed in flight before TooManyJobs.
+    limit: usize,
+}
+
+#[derive(Clone, Default)]
+struct Fake(Arc<Mutex<Account>>);
+
+impl Fake {
+    fn apply(acct: &mut Account, op: Op, item: &Value) -> Value {
+        match op {
+            Op::Create => {
+                let name = item["name"].as_str().unwrap_or("").to_lowercase();
+                if acct
+                    .orgs
+                    .values()
+                    .any(|o| o["name"].as_str().unwrap_or("").to_lowercase() == name)
+                {
+                    return json!({"error": "DuplicateValue", "details": "Name: has already been taken"});
+                }
+                acct.next_id += 1;
+                acct.creates_applied += 1;
+                let mut rec = item.as_object().cloned().unwrap_or_default();
+                rec.insert("id".into(), json!(acct.next_id));
+                acct.orgs.insert(acct.next_id, Value::Object(rec));
+                json!({"status": "Created", "id": acct.next_id})
+            }
+            Op::Update => {
+                let id = item["id"].as_u64().unwrap_or(0);
+                match acct.orgs.get_mut(&id) {
+                    Some(rec) => {
+                        for (k, v) in item.as_object().unwrap() {
+                            rec[k] = v.clone();
+                        }
+                        json!({"action": "update", "id": id, "status": "Updated", "success": true})
+                    }
+                    None => json!({"index": 0, "error": "RecordNotFound", "details": "Not found"}),
+                }
+            }
+            Op::Delete => {
+                let id = item.as_u64().unwrap_or(0);
+                acct.orgs.remove(&id);
+                json!({"action": "delete", "id": id, "status": "Deleted", "success": true})
+            }
+        }
+    }
+}
+
+impl OrgApi for Fake {
+    async fn find_by_external_ids(&self, ids: Vec<String>) -> anyhow::Result<Vec<Value>> {
+        let a = self.0.lock().unwrap();
+        Ok(a.orgs
+            .values()
+            .filter(|o| {
+                o["external_id"]
+                    .as_str()
+                    .is_some_and(|x| ids.iter().any(|i| i.eq_ignore_ascii_case(x)))
+            })
+            .cloned()
+            .collect())
+    }
+    async fn find_by_ids(&self, ids: Vec<u64>) -> anyhow::Result<Vec<Value>> {
+        let a = self.0.lock().unwrap();
+        Ok(ids.iter().filter_map(|i| a.orgs.get(i).cloned()).collect())
+    }
+    async fn find_by_name(&self, name: String) -> anyhow::Result<Option<Value>> {
+        let a = self.0.lock().unwrap();
+        Ok(a.orgs
+            .values()
+            .find(|o| o["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name)))
+            .cloned())
+    }
+    async fn submit(&self, op: Op, request: Value) -> Result<String, SubmitError> {
+        let mut a = self.0.lock().unwrap();
+        let pending = a.jobs.values().filter(|j| j.3.is_none()).count();
+        if a.limit > 0 && pending >= a.limit {
+            return Err(SubmitError::TooManyJobs);
+        }
+        a.submits += 1;
+        let n = a.submits;
+        let items: Vec<Value> = match op {
+            Op::Delete => request["ids"].as_array().cloned().unwrap_or_default(),
+            _ => request["organizations"].as_array().cloned().unwrap_or_default(),
+        };
+        let id = format!("J{n}");
+        a.jobs.insert(id.clone(), (op, items, n, None));
+        if a.lose.contains(&n) {
+            return Err(SubmitError::AnswerLost);
+        }
+        Ok(id)
+    }
+    async fn poll(&self, ids: Vec<String>) -> anyhow::Result<Vec<(String, JobState)>> {
+        let mut a = self.0.lock().unwrap();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some((op, items, n, end)) = a.jobs.get(&id).cloned() else { continue };
+            let end = match end {
+                Some(e) => e,
+                None => {
+                    let e = if a.fail.contains(&n) {
+                        Fake::apply(&mut a, op, &items[0]);
+                        JobEnd::Failed("failed".into())
+                    } else {
+                        JobEnd::Completed(
+                            items.iter().map(|i| Fake::apply(&mut a, op, i)).collect(),
+                        )
+                    };
+                    a.jobs.get_mut(&id).unwrap().3 = Some(e.clone());
+                    e
+                }
+            };
+            out.push((id, JobState::Done(end)));
+        }
+        Ok(out)
+    }
+    async fn jobs_in_flight(&self) -> anyhow::Result<Vec<String>> {
+        let a = self.0.lock().unwrap();
+        Ok(a.jobs.iter().filter(|(_, j)| j.3.is_none()).map(|(k, _)| k.clone()).collect())
+    }
+}
+
+fn row(seq: usize, name: &str, ext: Option<&str>, notes: &str) -> RowIn {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(name));
+    if let Some(x) = ext {
+        body.insert("external_id".into(), json!(x));
+    }
+    body.insert("notes".into(), json!(notes));
+    RowIn::Valid(ValidRow {
+        seq,
+        row: seq + 2,
+        payload: OrgPayload {
+            body,
+            id: None,
+            name: Some(name.into()),
+            external_id: ext.map(str::to_string),
+        },
+        original: vec![name.into()],
+    })
+}
+
+async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>, Vec<Entry>) {
+    let dir = tempfile::tempdir().unwrap();
+    let failed = FailedRows::create(dir.path(), FailedFormat::Csv, vec!["name".into()]).unwrap();
+    let mut report = ReportWriter::create(dir.path(), failed).unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let n = rows.len();
+    let (row_tx, row_rx) = mpsc::channel(64);
+    let (plan_tx, plan_rx) = mpsc::channel(8);
+    let planner = tokio::spawn(plan::plan(
+        fake.clone(),
+        PlanSettings { mode, dry_run: false, batch_size: 10 },
+        row_rx,
+        plan_tx,
+    ));
+    tokio::spawn(async move {
+        for r in rows {
+            row_tx.send(r).await.unwrap();
+        }
+    });
+    let settings = EngineSettings {
+        max_jobs: 4,
+        initial_job_estimate: Duration::from_millis(5),
+        min_poll_gap: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let end = engine::run(fake.clone(), settings, plan_rx, &mut report, &mut journal, &Silent)
+        .await
+        .unwrap();
+    assert!(end.fatal.is_none());
+    planner.await.unwrap().unwrap();
+    report.finish(n).unwrap();
+    let mut r = csv::Reader::from_path(dir.path().join("report.csv")).unwrap();
+    let lines = r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
+    (lines, Journal::read(dir.path()).unwrap())
+}
+
+fn statuses(lines: &[Vec<String>]) -> Vec<&str> {
+    lines.iter().map(|l| l[3].as_str()).collect()
+}
+
+#[tokio::test]
+async fn creates_then_reruns_unchanged_then_updates_only_changes() {
+    let fake = Fake::default();
+    let rows = |notes: &dyn Fn(usize) -> String| -> Vec<RowIn> {
+        (0..25).map(|i| row(i, &format!("Org {i}"), Some(&format!("x{i}")), &notes(i))).collect()
+    };
+    let (lines, journal) = import(&fake, Mode::Upsert, rows(&|_| "n".into())).await;
+    assert_eq!(statuses(&lines), vec!["created"; 25]);
+    assert_eq!(
+        lines.iter().map(|l| l[0].parse::<usize>().unwrap()).collect::<Vec<_>>(),
+        (2..27).collect::<Vec<_>>()
+    );
+    assert_eq!(journal.iter().filter(|e| matches!(e, Entry::Batch { .. })).count(), 3);
+    let (lines, _) = import(&fake, Mode::Upsert, rows(&|_| "n".into())).await;
+    assert_eq!(statuses(&lines), vec!["unchanged"; 25]);
+    let submits = fake.0.lock().unwrap().submits;
+    assert_eq!(submits, 3, "an unchanged re-run sends no write");
+    let (lines, _) = import(
+        &fake,
+        Mode::Upsert,
+        rows(&|i| if i % 5 == 0 { "changed".into() } else { "n".into() }),
+    )
+    .await;
+    let s = statuses(&lines);
+    assert_eq!(s.iter().filter(|s| **s == "updated").count(), 5);
+    assert_eq!(s.iter().filter(|s| **s == "unchanged").count(), 20);
+}
+
+#[tokio::test]
+async fn lost_answers_and_failed_jobs_lose_no_row_and_create_nothing_twice() {
+    let fake = Fake::default();
+    {
+        let mut a = fake.0.lock().unwrap();
+        a.lose = vec![1, 3];
+        a.fail = vec![2, 5];
+        a.limit = 2;
+    }
+    let rows: Vec<RowIn> =
+        (0..60).map(|i| row(i, &format!("Org {i}"), Some(&format!("x{i}")), "n")).collect();
+    let (lines, _) = import(&fake, Mode::Upsert, rows).await;
+    assert_eq!(lines.len(), 60);
+    assert_eq!(statuses(&lines), vec!["created"; 60], "{lines:?}");
+    let a = fake.0.lock().unwrap();
+    assert_eq!(a.orgs.len(), 60);
+    assert_eq!(a.creates_applied, 60, "no organization created twice");
+}
+
+#[tokio::test]
+async fn per_item_failures_are_reported_with_their_rows() {
+    let fake = Fake::default();
+    let mut rows: Vec<RowIn> = (0..5).map(|i| row(i, &format!("Org {i}"), None, "n")).collect();
+    rows.push(row(5, "ORG 1", None, "n"));
+    let (lines, _) = import(&fake, Mode::Create, rows).await;
+    assert_eq!(statuses(&lines)[..5], vec!["created"; 5]);
+    assert_eq!(lines[5][3], "failed");
+    assert_eq!(lines[5][6], "DuplicateValue");
+    assert_eq!(lines[5][0], "7");
+}
+
+#[tokio::test]
+async fn update_mode_reports_missing_records_and_delete_mode_deletes() {
+    let fake = Fake::default();
+    import(
+        &fake,
+        Mode::Create,
+        (0..3).map(|i| row(i, &format!("Org {i}"), Some(&format!("x{i}")), "n")).collect(),
+    )
+    .await;
+    let (lines, _) = import(
+        &fake,
+        Mode::Update,
+        vec![row(0, "Org 0", Some("x0"), "new"), row(1, "Nope", Some("missing"), "n")],
+    )
+    .await;
+    assert_eq!(statuses(&lines), vec!["updated", "failed"]);
+    assert_eq!(lines[1][7], "no organization has external_id 'missing'");
+    let (lines, _) = import(
+        &fake,
+        Mode::Delete,
+        vec![row(0, "Org 0", Some("x0"), "n"), row(1, "Org 1", Some("X1"), "n")],
+    )
+    .await;
+    assert_eq!(statuses(&lines), vec!["deleted", "deleted"]);
+    assert_eq!(fake.0.lock().unwrap().orgs.len(), 1);
+}
