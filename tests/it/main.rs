@@ -5,3 +5,4 @@ mod recordings;
 mod sandbox_auth;
 mod sandbox_command;
 mod sandbox_core;
+mod sandbox_users;
