@@ -6,6 +6,7 @@
 //! - [`commands`]: one module per subcommand.
 //! - [`error`]: exit codes and the `error:` / `caused by:` printer.
 //! - [`pipeline`]: the import pipeline: plan, batch, submit, poll, reconcile, journal.
+//! - [`progress`]: the progress display (the only indicatif user).
 //! - [`output`]: the run directory: report.csv, failed rows, summary.json.
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod error;
 pub mod output;
 pub mod pipeline;
+pub mod progress;
 pub mod sandbox;
 pub mod schema;
 
