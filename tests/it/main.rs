@@ -2,3 +2,4 @@
 
 mod common;
 mod sandbox_core;
+mod sandbox_fields;

@@ -255,3 +255,23 @@ fn render_nulls_values_of_the_wrong_kind() {
     assert_eq!(out["renewal"], Value::Null);
     assert_eq!(out["partner"], json!(false));
 }
+
+#[test]
+fn sample_seed_fields_are_accepted_and_its_values_check() {
+    let seed: Value = serde_json::from_str(include_str!("../sample_seed.json")).unwrap();
+    let mut s = Store::default();
+    for (section, kind) in
+        [("organization_fields", FieldKind::Organization), ("user_fields", FieldKind::User)]
+    {
+        for def in seed[section].as_array().unwrap() {
+            create_field(&mut s, &ctx(), kind, def).unwrap_or_else(|e| panic!("{def}: {e:?}"));
+        }
+    }
+    let checked = check(
+        &s.organization_fields,
+        &input(json!({"tier": "pro", "account_code": "ABC-1234", "renewal_date": "2025-06-30", "partner": true})),
+    )
+    .unwrap();
+    assert_eq!(checked.add_tags, vec!["partner_org"]);
+    assert!(check(&s.user_fields, &input(json!({"badge_code": "X12"}))).is_err());
+}
