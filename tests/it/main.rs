@@ -5,4 +5,5 @@ mod recordings;
 mod sandbox_auth;
 mod sandbox_command;
 mod sandbox_core;
+mod sandbox_fields;
 mod sandbox_users;
