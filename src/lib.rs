@@ -4,14 +4,18 @@
 //! Module map:
 //! - [`cli`]: the clap command line (raw arguments, no I/O).
 //! - [`commands`]: one module per subcommand.
+//! - [`env`]: every environment variable name as a documented constant.
 //! - [`error`]: exit codes and the `error:` / `caused by:` printer.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
 //!   shares no code with the client side; the two speak JSON over HTTP only.
+//! - [`zendesk`]: the Zendesk API client (auth, retries, rate limits, models, resources).
 
 pub mod cli;
 pub mod commands;
+pub mod env;
 pub mod error;
 pub mod sandbox;
+pub mod zendesk;
 
 use error::ExitStatus;
 
