@@ -234,6 +234,8 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, ApiError> {
         let url = self.api_url(path, query)?;
+        // Serializing can only fail for maps with non-string keys, a caller bug; it is
+        // reported as a decode error on this URL rather than a panic.
         let body = match body {
             Some(b) => Some(
                 serde_json::to_vec(b)

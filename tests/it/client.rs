@@ -269,6 +269,62 @@ async fn lost_answer_on_a_write_is_not_resent() {
     assert_eq!(client.stats().requests, 1);
 }
 
+/// A server that reads each request and then closes the connection without answering: the
+/// dropped connection of a load balancer or a crash. Returns its URL and a request counter.
+async fn dropping_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = Vec::new();
+                // Read up to the end of the headers, then count the request and hang up.
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        return; // dropping the socket closes the connection
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn dropped_connection_on_a_write_is_answer_lost_and_not_resent() {
+    let (url, seen) = dropping_server().await;
+    let s = ClientSettings {
+        base_url: Url::parse(&url).unwrap(),
+        credentials: basic(),
+        max_retries: 3,
+        retry_base_delay: Duration::ZERO,
+        timeout: Duration::from_secs(10),
+        max_rpm: None,
+    };
+    let client = Client::new(s).unwrap();
+    let err = client.organizations().create_many(&[json!({"name": "Acme"})]).await.unwrap_err();
+    assert!(matches!(err, ApiError::AnswerLost { .. }), "{err:?}");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "the write was sent once");
+
+    // The same drop on a read is retried until the retries run out.
+    let err = client.job_statuses().show(&JobId::from("V3-a")).await.unwrap_err();
+    let ApiError::RetriesExhausted { retries, last, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*retries, 3);
+    assert!(matches!(**last, ApiError::AnswerLost { .. }), "{last:?}");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
 #[tokio::test]
 async fn lost_answer_on_a_read_is_retried() {
     let server = MockServer::start().await;
@@ -770,4 +826,44 @@ fn every_recorded_body_deserializes() {
         }
     }
     assert!(checked > 150, "only {checked} bodies checked: are the recordings there?");
+}
+
+#[tokio::test]
+async fn concurrent_401s_mint_one_new_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"access_token": "tok-1"})))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"access_token": "tok-2", "expires_in": 1800}))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(header("authorization", "Bearer tok-1"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_token"})))
+        .mount(&server)
+        .await;
+    Mock::given(header("authorization", "Bearer tok-2"))
+        .respond_with(ok_json(json!({"job_statuses": []})))
+        .expect(10)
+        .mount(&server)
+        .await;
+    let client = Client::new(settings(&server, client_credentials())).unwrap();
+    let answers = futures::future::join_all((0..10).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.job_statuses().show_many(&[JobId::from("a")]).await })
+    }))
+    .await;
+    assert!(answers.into_iter().all(|a| a.unwrap().is_ok()));
+    assert_eq!(client.stats().tokens_minted, 2, "one first token, one renewal for all ten");
 }
