@@ -4,6 +4,7 @@
 //! Module map:
 //! - [`cli`]: the clap command line (raw arguments, no I/O).
 //! - [`commands`]: one module per subcommand.
+//! - [`env`]: every environment variable name as a documented constant.
 //! - [`error`]: exit codes and the `error:` / `caused by:` printer.
 //! - [`pipeline`]: the import pipeline: plan, batch, submit, poll, reconcile, journal.
 //! - [`progress`]: the progress display (the only indicatif user).
@@ -11,15 +12,18 @@
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
 //!   shares no code with the client side; the two speak JSON over HTTP only.
+//! - [`zendesk`]: the Zendesk API client (auth, retries, rate limits, models, resources).
 
 pub mod cli;
 pub mod commands;
+pub mod env;
 pub mod error;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod sandbox;
 pub mod schema;
+pub mod zendesk;
 
 use error::ExitStatus;
 
