@@ -2,3 +2,5 @@
 
 mod common;
 mod sandbox_core;
+mod sandbox_memberships;
+mod sandbox_organizations;
