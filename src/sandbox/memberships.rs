@@ -219,6 +219,7 @@ fn validate(
             "DuplicateValue",
         ));
     }
+    // UNVERIFIED: `view_tickets` defaults to false when the write leaves it out.
     Ok((user_id, org_id, obj["view_tickets"].as_bool().unwrap_or(false)))
 }
 
