@@ -1,32 +1,310 @@
-//! Organization memberships: list, create, create_many, destroy_many. (Stub: being written.)
+//! Organization memberships: list, show, create, create_many, destroy, destroy_many, and the
+//! hooks that keep memberships in step when users and organizations come and go.
+//!
+//! A user's first membership is their default (`default: true`); the others render
+//! `default: null`, as Zendesk's docs show.
 
-use axum::Router;
+// `ApiError` carries a ready-made `Response` for a few cases; errors are the cold path, so
+// its size is not worth boxing here.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::jobs::JobKind;
+use super::errors::{ApiError, ApiResult};
+use super::jobs::{self, JobKind};
+use super::organizations::{missing, parse_body, path_id, query_param, split_list};
+use super::pagination::{self, PageQuery};
 use super::state::{Ctx, Shared, Store};
+
+/// Most memberships one call may carry.
+const MAX_VALUES: usize = 100;
+
+/// One membership of a user in an organization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Membership {
+    /// Record id.
+    pub id: u64,
+    /// The member.
+    pub user_id: u64,
+    /// The organization.
+    pub organization_id: u64,
+    /// Whether this is the user's default organization.
+    pub default: bool,
+    /// `view_tickets`.
+    pub view_tickets: bool,
+    /// Zendesk timestamp.
+    pub created_at: String,
+    /// Zendesk timestamp.
+    pub updated_at: String,
+}
+
+/// The saved part of [`MembershipTable`]; loading goes through it so the indexes are built
+/// (the store's own rebuild step does not know about memberships).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MembershipRecords {
+    memberships: BTreeMap<u64, Membership>,
+}
 
 /// The account's organization memberships.
 #[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MembershipTable {}
+#[serde(from = "MembershipRecords")]
+pub struct MembershipTable {
+    /// Records by id.
+    memberships: BTreeMap<u64, Membership>,
+    /// (user, organization) → membership id.
+    #[serde(skip)]
+    by_pair: HashMap<(u64, u64), u64>,
+    /// User → their membership ids, oldest first (ids grow).
+    #[serde(skip)]
+    by_user: HashMap<u64, BTreeSet<u64>>,
+    /// Organization → its membership ids.
+    #[serde(skip)]
+    by_org: HashMap<u64, BTreeSet<u64>>,
+}
+
+impl From<MembershipRecords> for MembershipTable {
+    fn from(saved: MembershipRecords) -> Self {
+        let mut table = MembershipTable::default();
+        for m in saved.memberships.into_values() {
+            table.insert(m);
+        }
+        table
+    }
+}
+
+impl MembershipTable {
+    fn insert(&mut self, m: Membership) {
+        self.by_pair.insert((m.user_id, m.organization_id), m.id);
+        self.by_user.entry(m.user_id).or_default().insert(m.id);
+        self.by_org.entry(m.organization_id).or_default().insert(m.id);
+        self.memberships.insert(m.id, m);
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Membership> {
+        let m = self.memberships.remove(&id)?;
+        self.by_pair.remove(&(m.user_id, m.organization_id));
+        if let Some(set) = self.by_user.get_mut(&m.user_id) {
+            set.remove(&id);
+        }
+        if let Some(set) = self.by_org.get_mut(&m.organization_id) {
+            set.remove(&id);
+        }
+        Some(m)
+    }
+
+    /// After a user's default membership went away, their oldest remaining one takes over.
+    // UNVERIFIED: which membership Zendesk promotes; the oldest is the predictable choice.
+    fn promote_default(&mut self, user_id: u64) {
+        let ids: Vec<u64> = self.by_user.get(&user_id).into_iter().flatten().copied().collect();
+        if ids.iter().any(|id| self.memberships.get(id).is_some_and(|m| m.default)) {
+            return;
+        }
+        if let Some(m) = ids.first().and_then(|id| self.memberships.get_mut(id)) {
+            m.default = true;
+        }
+    }
+
+    /// The membership of `user_id` in `org_id`, if any.
+    pub fn find(&self, user_id: u64, org_id: u64) -> Option<u64> {
+        self.by_pair.get(&(user_id, org_id)).copied()
+    }
+}
+
+/// Creates a membership without checks; the first of a user becomes their default.
+fn add(store: &mut Store, ctx: &Ctx, user_id: u64, org_id: u64, view_tickets: bool) -> u64 {
+    let id = store.next_id();
+    let first = store.memberships.by_user.get(&user_id).is_none_or(BTreeSet::is_empty);
+    store.memberships.insert(Membership {
+        id,
+        user_id,
+        organization_id: org_id,
+        default: first,
+        view_tickets,
+        created_at: ctx.now.clone(),
+        updated_at: ctx.now.clone(),
+    });
+    id
+}
 
 /// Makes `user_id` a member of `org_id` (default membership if it has none); returns the
 /// membership id. Used when a user is written with `organization_id`.
-pub fn ensure(_store: &mut Store, _ctx: &Ctx, _user_id: u64, _org_id: u64) -> u64 {
-    0
+#[allow(dead_code, reason = "called by the users module, written alongside")]
+pub fn ensure(store: &mut Store, ctx: &Ctx, user_id: u64, org_id: u64) -> u64 {
+    match store.memberships.find(user_id, org_id) {
+        Some(id) => id,
+        None => add(store, ctx, user_id, org_id, false),
+    }
 }
 
 /// Removes every membership of a user (user deleted).
-pub fn remove_user(_store: &mut Store, _user_id: u64) {}
+#[allow(dead_code, reason = "called by the users module, written alongside")]
+pub fn remove_user(store: &mut Store, user_id: u64) {
+    let ids: Vec<u64> = store.memberships.by_user.remove(&user_id).into_iter().flatten().collect();
+    for id in ids {
+        store.memberships.remove(id);
+    }
+}
 
 /// Removes every membership of an organization (organization deleted).
-pub fn remove_organization(_store: &mut Store, _org_id: u64) {}
+pub fn remove_organization(store: &mut Store, org_id: u64) {
+    let ids: Vec<u64> = store.memberships.by_org.remove(&org_id).into_iter().flatten().collect();
+    for id in ids {
+        if let Some(m) = store.memberships.remove(id) {
+            store.memberships.promote_default(m.user_id);
+        }
+    }
+}
+
+/// Deletes one membership; false when there is none with this id.
+fn destroy(store: &mut Store, id: u64) -> bool {
+    match store.memberships.remove(id) {
+        Some(m) => {
+            store.memberships.promote_default(m.user_id);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Renders a membership; `organization_name` is read at render time so renames show.
+fn render(store: &Store, ctx: &Ctx, m: &Membership) -> Value {
+    json!({
+        "url": ctx.url("organization_memberships", m.id),
+        "id": m.id,
+        "user_id": m.user_id,
+        "organization_id": m.organization_id,
+        // Zendesk's docs show `default: null` on memberships that are not the default.
+        "default": if m.default { json!(true) } else { Value::Null },
+        "organization_name": store.organizations.name_of(m.organization_id),
+        "view_tickets": m.view_tickets,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+    })
+}
+
+/// Checks one membership write against the account; returns (user, org, view_tickets).
+// UNVERIFIED: every wording here. The docs say only "422 if the user is already assigned to
+// the organization"; unknown records are 422s filed under their attribute.
+fn validate(
+    store: &Store,
+    obj: &Value,
+) -> Result<(u64, u64, bool), (&'static str, String, &'static str)> {
+    let org_id = obj["organization_id"].as_u64();
+    let user_id = obj["user_id"].as_u64();
+    // The organization is checked first, so a bad organization is reported whatever the user.
+    let org_id = org_id.filter(|id| store.organizations.contains(*id)).ok_or((
+        "organization_id",
+        "Organization: cannot be blank".to_string(),
+        "BlankValue",
+    ))?;
+    let user_id = user_id.filter(|id| store.users.contains(*id)).ok_or((
+        "user_id",
+        "User: cannot be blank".to_string(),
+        "BlankValue",
+    ))?;
+    if store.memberships.find(user_id, org_id).is_some() {
+        return Err((
+            "user_id",
+            "User: is already a member of this organization".to_string(),
+            "DuplicateValue",
+        ));
+    }
+    // UNVERIFIED: `view_tickets` defaults to false when the write leaves it out.
+    Ok((user_id, org_id, obj["view_tickets"].as_bool().unwrap_or(false)))
+}
 
 /// Membership routes.
 pub fn routes() -> Router<Shared> {
     Router::new()
+        .route("/api/v2/organization_memberships", get(list).post(create_one))
+        .route("/api/v2/organization_memberships/create_many", post(create_many))
+        .route("/api/v2/organization_memberships/destroy_many", delete(destroy_many))
+        .route("/api/v2/organization_memberships/{id}", get(show).delete(destroy_one))
+}
+
+async fn list(State(sb): State<Shared>, Query(q): Query<PageQuery>) -> ApiResult {
+    let store = sb.lock();
+    let keys = store.memberships.memberships.keys().map(|id| (*id, json!(id)));
+    let path = "/api/v2/organization_memberships.json";
+    let page = pagination::paginate(&q, keys, sb.base_url(), path)?;
+    let ctx = sb.ctx();
+    let items = page.items.iter().filter_map(Value::as_u64);
+    let items = items.filter_map(|id| store.memberships.memberships.get(&id));
+    let items: Vec<Value> = items.map(|m| render(&store, &ctx, m)).collect();
+    let page = pagination::Page { items, extra: page.extra };
+    Ok(Json(page.into_body("organization_memberships")).into_response())
+}
+
+async fn show(State(sb): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let id = path_id(&id)?;
+    let store = sb.lock();
+    let m = store.memberships.memberships.get(&id).ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({"organization_membership": render(&store, &sb.ctx(), m)})).into_response())
+}
+
+async fn create_one(State(sb): State<Shared>, body: Bytes) -> ApiResult {
+    let body = parse_body(&body)?;
+    let mut store = sb.lock();
+    let (user_id, org_id, view) = validate(&store, &body["organization_membership"]).map_err(
+        |(attr, description, error)| {
+            let mut details = Map::new();
+            details.insert(attr.into(), json!([{"description": description, "error": error}]));
+            ApiError::RecordInvalid(details)
+        },
+    )?;
+    let ctx = sb.ctx();
+    let id = add(&mut store, &ctx, user_id, org_id, view);
+    let body = store.memberships.memberships.get(&id).map(|m| render(&store, &ctx, m));
+    let mut response =
+        (StatusCode::CREATED, Json(json!({"organization_membership": body}))).into_response();
+    if let Ok(value) = HeaderValue::from_str(&ctx.url("organization_memberships", id)) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+async fn destroy_one(State(sb): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let id = path_id(&id)?;
+    if destroy(&mut sb.lock(), id) {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+async fn create_many(State(sb): State<Shared>, body: Bytes) -> ApiResult {
+    let body = parse_body(&body)?;
+    // UNVERIFIED: the body key (`organization_memberships`, by analogy with the other bulk calls).
+    let key = "organization_memberships";
+    let items = body[key].as_array().ok_or_else(|| missing(key))?;
+    if items.len() > MAX_VALUES {
+        return Err(ApiError::TooManyValues);
+    }
+    let items = items.clone();
+    let mut store = sb.lock();
+    jobs::submit(&sb, &mut store, JobKind::CreateMemberships, items)
+}
+
+async fn destroy_many(State(sb): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult {
+    let ids = query_param(&raw, "ids").map(|s| split_list(&s)).ok_or_else(|| missing("ids"))?;
+    if ids.len() > MAX_VALUES {
+        return Err(ApiError::TooManyValues);
+    }
+    // A non-numeric id names no membership: it fails alone when the job runs.
+    let items: Vec<Value> =
+        ids.iter().map(|s| s.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(s))).collect();
+    let mut store = sb.lock();
+    jobs::submit(&sb, &mut store, JobKind::DestroyMemberships, items)
 }
 
 /// Does item `index` of a membership job and returns its result.
@@ -38,4 +316,116 @@ pub fn run_job_item(
     _item: &Value,
 ) -> Value {
     json!({"index": index})
+// UNVERIFIED: failure items. The OAS `FailedResult` shape (`id`, `action`, `success`,
+// `error`, `details`) is the only evidence for memberships; `index` is added as recorded for
+// organizations so clients can match by position.
+pub fn run_job_item(
+    store: &mut Store,
+    ctx: &Ctx,
+    kind: JobKind,
+    index: usize,
+    item: &Value,
+) -> Value {
+    let failed = |action: &str, id: Option<u64>, error: &str, details: String| {
+        json!({"index": index, "action": action, "id": id, "success": false,
+               "error": error, "details": details})
+    };
+    match kind {
+        JobKind::CreateMemberships => match validate(store, item) {
+            Ok((user_id, org_id, view)) => {
+                let id = add(store, ctx, user_id, org_id, view);
+                json!({"action": "create", "id": id, "status": "Created", "success": true})
+            }
+            Err((_, description, _)) => {
+                failed("create", None, "OrganizationMembershipCreateFailed", description)
+            }
+        },
+        JobKind::DestroyMemberships => match item.as_u64() {
+            Some(id) if destroy(store, id) => {
+                json!({"action": "delete", "id": id, "status": "Deleted", "success": true})
+            }
+            id => failed("delete", id, "RecordNotFound", "Not found".into()),
+        },
+        // The job engine routes only membership kinds here.
+        _ => failed("unknown", None, "InvalidJob", "not a membership job".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx {
+        Ctx { base_url: "http://x".into(), now: "2024-01-01T00:00:00Z".into() }
+    }
+
+    fn org(store: &mut Store, name: &str) -> u64 {
+        let org = super::super::organizations::create_record(store, &ctx(), &json!({"name": name}));
+        org.unwrap()["id"].as_u64().unwrap()
+    }
+
+    #[test]
+    fn first_membership_is_default_and_ensure_is_idempotent() {
+        let mut store = Store::default();
+        let (a, b) = (org(&mut store, "A"), org(&mut store, "B"));
+        let m1 = ensure(&mut store, &ctx(), 7, a);
+        let m2 = ensure(&mut store, &ctx(), 7, b);
+        assert_eq!(ensure(&mut store, &ctx(), 7, a), m1);
+        let r1 = render(&store, &ctx(), &store.memberships.memberships[&m1]);
+        let r2 = render(&store, &ctx(), &store.memberships.memberships[&m2]);
+        assert_eq!(r1["default"], json!(true));
+        assert_eq!(r2["default"], Value::Null);
+        assert_eq!(r1["organization_name"], "A");
+        assert_eq!(r1["url"], format!("http://x/api/v2/organization_memberships/{m1}.json"));
+    }
+
+    #[test]
+    fn removing_the_default_organization_promotes_the_next_membership() {
+        let mut store = Store::default();
+        let (a, b) = (org(&mut store, "A"), org(&mut store, "B"));
+        ensure(&mut store, &ctx(), 7, a);
+        let m2 = ensure(&mut store, &ctx(), 7, b);
+        ensure(&mut store, &ctx(), 8, a);
+        remove_organization(&mut store, a);
+        assert_eq!(store.memberships.memberships.len(), 1);
+        assert!(store.memberships.memberships[&m2].default);
+        assert_eq!(store.memberships.find(8, a), None);
+        remove_user(&mut store, 7);
+        assert!(store.memberships.memberships.is_empty());
+    }
+
+    #[test]
+    fn saved_tables_rebuild_their_indexes_on_load() {
+        let mut store = Store::default();
+        let a = org(&mut store, "A");
+        let m = ensure(&mut store, &ctx(), 7, a);
+        let text = serde_json::to_string(&store.memberships).unwrap();
+        let loaded: MembershipTable = serde_json::from_str(&text).unwrap();
+        assert_eq!(loaded.find(7, a), Some(m));
+    }
+
+    #[test]
+    fn job_items_report_unknown_records_one_by_one() {
+        let mut store = Store::default();
+        let a = org(&mut store, "A");
+        let m = ensure(&mut store, &ctx(), 7, a);
+        let c = ctx();
+        let gone = run_job_item(&mut store, &c, JobKind::DestroyMemberships, 0, &json!(m));
+        assert_eq!(
+            gone,
+            json!({"action": "delete", "id": m, "status": "Deleted", "success": true})
+        );
+        let again = run_job_item(&mut store, &c, JobKind::DestroyMemberships, 1, &json!(m));
+        assert_eq!(again["error"], "RecordNotFound");
+        assert_eq!(again["index"], 1);
+        let bad = run_job_item(
+            &mut store,
+            &c,
+            JobKind::CreateMemberships,
+            2,
+            &json!({"user_id": 7, "organization_id": 1}),
+        );
+        assert_eq!(bad["success"], false);
+        assert_eq!(bad["details"], "Organization: cannot be blank");
+    }
 }

@@ -8,3 +8,5 @@ mod sandbox_command;
 mod sandbox_core;
 mod sandbox_fields;
 mod sandbox_users;
+mod sandbox_memberships;
+mod sandbox_organizations;
