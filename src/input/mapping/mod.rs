@@ -293,6 +293,8 @@ pub fn map_header(
         }
     }
 
+    // A data-importer organizations file uses only API names (formats §2), so it is reported as
+    // `Api`; its pipe-separated lists still split, since `Any` includes `|`.
     let dialect = if legacy.is_some() {
         Dialect::Legacy
     } else if first_with(&[Tag::DataImporter]).is_some() {
@@ -317,6 +319,8 @@ pub fn map_header(
 
 /// Resolves one trimmed, non-empty header name against `table`.
 fn resolve(table: &tables::Table, name: &str) -> Resolved {
+    // UNVERIFIED: whether Zendesk's importers ignore header case (formats §3 infers it from
+    // `Name, Email` in K1). Ignoring case and surrounding spaces is the lenient reading.
     let lower = name.to_lowercase();
     if lower == ERROR_COLUMN {
         return Resolved::Ignored(None);

@@ -117,7 +117,8 @@ const USERS: Table = Table {
     ],
     prefixes: &[
         p("user_fields.", "user_fields.", Tag::Common),
-        // Both of Zendesk's importers spell user custom fields this way (§3, §4).
+        // Both of Zendesk's importers spell user custom fields this way (§3, §4), so the prefix
+        // says nothing about which one wrote the file.
         p("custom_fields.", "user_fields.", Tag::Common),
     ],
     ignored: &[(
@@ -125,6 +126,8 @@ const USERS: Table = Table {
         "column 'brand' only picks the welcome email's brand in Zendesk's legacy importer; \
          zdbulk ignores it",
     )],
+    // Data-importer user columns (§4) outside zdbulk's user columns: refusing them beats
+    // dropping a value the user meant to import.
     unsupported: &[
         "custom_role",
         "local_id",
