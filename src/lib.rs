@@ -10,6 +10,7 @@
 //! - [`progress`]: the progress display (the only indicatif user).
 //! - [`output`]: the run directory: report.csv, failed rows, summary.json.
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
+//! - [`input`]: CSV and XLSX readers yielding one row type, and header mapping to API names.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
 //!   shares no code with the client side; the two speak JSON over HTTP only.
 //! - [`zendesk`]: the Zendesk API client (auth, retries, rate limits, models, resources).
@@ -21,6 +22,7 @@ pub mod error;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod input;
 pub mod sandbox;
 pub mod schema;
 pub mod zendesk;

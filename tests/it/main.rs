@@ -5,6 +5,7 @@ mod common;
 mod recordings;
 mod sandbox_auth;
 mod sandbox_command;
+mod input;
 mod sandbox_core;
 mod sandbox_fields;
 mod sandbox_users;

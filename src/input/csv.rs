@@ -1,0 +1,258 @@
+//! The CSV reader: encoding and delimiter sniffing, then one record at a time.
+//!
+//! Encodings: UTF-8 with or without a BOM, UTF-16 LE/BE with a BOM (transcoded as it streams),
+//! and Windows-1252 when the first megabyte is not UTF-8 (with a warning). A BOM-less file whose
+//! first megabyte is UTF-8 is read as UTF-8; a later record that is not valid UTF-8 is read as
+//! Windows-1252 — that record alone, since valid UTF-8 is almost never Windows-1252 text by
+//! accident — and a warning names the first such row. Nothing is aborted for encoding.
+
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use ::csv::{ByteRecord, Reader, ReaderBuilder};
+
+use super::encoding::{self, TextEncoding, TranscodingReader, SNIFF_BYTES};
+use super::{read_up_to, Header, InputError, Row};
+
+/// The delimiters tried, in order of preference when several fit equally well.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+/// How many records (header included) the delimiter sniffer looks at.
+const SNIFF_RECORDS: usize = 20;
+/// How many bytes of the file the delimiter sniffer looks at.
+const SNIFF_SAMPLE: usize = 64 * 1024;
+
+/// A CSV file with its header read.
+pub(super) struct OpenedCsv {
+    pub(super) header: Header,
+    pub(super) delimiter: u8,
+    pub(super) encoding: TextEncoding,
+    pub(super) warnings: Vec<String>,
+    pub(super) rows: CsvRows,
+}
+
+/// The data records of a CSV file, read on demand.
+pub(super) struct CsvRows {
+    path: PathBuf,
+    reader: Reader<Box<dyn Read>>,
+    record: ByteRecord,
+    encoding: TextEncoding,
+    header_len: usize,
+    /// Records read so far, the header and empty records included.
+    records: usize,
+    warned_fallback: bool,
+    done: bool,
+}
+
+/// Opens `file` (already open at its start) as CSV and reads the header record.
+pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError> {
+    let open_err = |source| InputError::Open { path: path.to_path_buf(), source };
+    let mut prefix = vec![0u8; SNIFF_BYTES];
+    let n = read_up_to(&mut file, &mut prefix).map_err(open_err)?;
+    prefix.truncate(n);
+    let complete = n < SNIFF_BYTES;
+    let encoding = encoding::detect(&prefix, complete);
+    let bom = encoding.bom_len();
+
+    let sample_end = (bom + SNIFF_SAMPLE).min(prefix.len());
+    let sample = encoding::decode_sample(&prefix[bom..sample_end], encoding);
+    let delimiter = sniff_delimiter(&sample, complete && sample_end == prefix.len());
+
+    let mut warnings = Vec::new();
+    if encoding == TextEncoding::Windows1252 {
+        warnings.push(format!("{} is not UTF-8; read as Windows-1252", path.display()));
+    }
+
+    let mut start = Cursor::new(prefix);
+    start.set_position(bom as u64);
+    let stream = start.chain(file);
+    let stream: Box<dyn Read> = match encoding.utf16() {
+        Some(utf16) => Box::new(TranscodingReader::new(stream, utf16)),
+        None => Box::new(stream),
+    };
+    // No header handling (the header is read as a record, to keep row numbers in one place),
+    // flexible so a ragged row is reported as that row's problem instead of ending the file.
+    let reader = ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(stream);
+    let mut rows = CsvRows {
+        path: path.to_path_buf(),
+        reader,
+        record: ByteRecord::new(),
+        encoding,
+        header_len: 0,
+        records: 0,
+        warned_fallback: false,
+        done: false,
+    };
+    let (mut names, header_row) = loop {
+        match rows.next_record(&mut warnings) {
+            None => return Err(InputError::Empty { path: path.to_path_buf() }),
+            Some(Err(e)) => return Err(e),
+            Some(Ok((cells, _))) if cells.iter().all(String::is_empty) => continue,
+            Some(Ok((cells, row))) => break (cells, row),
+        }
+    };
+    // A BOM the encoding step did not remove (a doubled one, or one inside UTF-16) would
+    // otherwise become part of the first column's name.
+    if let Some(first) = names.first_mut() {
+        if let Some(rest) = first.strip_prefix('\u{FEFF}') {
+            *first = rest.to_string();
+        }
+    }
+    rows.header_len = names.len();
+    Ok(OpenedCsv {
+        header: Header::from_names(names, header_row),
+        delimiter,
+        encoding,
+        warnings,
+        rows,
+    })
+}
+
+impl CsvRows {
+    /// The next non-empty data row, a read error, or `None` at the end.
+    pub(super) fn next_row(
+        &mut self,
+        warnings: &mut Vec<String>,
+    ) -> Option<Result<Row, InputError>> {
+        loop {
+            let (cells, number) = match self.next_record(warnings)? {
+                Ok(record) => record,
+                Err(e) => return Some(Err(e)),
+            };
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            let mut row = Row { number, cells, problem: None };
+            if row.cells.len() != self.header_len {
+                row.add_problem(format!(
+                    "row {number} has {} cells but the header has {} columns",
+                    row.cells.len(),
+                    self.header_len
+                ));
+            }
+            return Some(Ok(row));
+        }
+    }
+
+    /// Reads one record and decodes it; returns its cells and spreadsheet row number.
+    fn next_record(
+        &mut self,
+        warnings: &mut Vec<String>,
+    ) -> Option<Result<(Vec<String>, usize), InputError>> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.done = true;
+                return None;
+            }
+            Err(source) => {
+                self.done = true;
+                let row = self.records + 1;
+                return Some(Err(InputError::Csv { path: self.path.clone(), row, source }));
+            }
+        }
+        // The record's position + 1: a record whose quoted value spans lines is one row, as a
+        // spreadsheet shows it. Blank lines are the one difference: the CSV parser skips them
+        // (and its line counts are unreliable around CRLF), so they are not counted.
+        self.records += 1;
+        let number = self.records;
+        let cells = self.decode(number, warnings);
+        Some(Ok((cells, number)))
+    }
+
+    fn decode(&mut self, number: usize, warnings: &mut Vec<String>) -> Vec<String> {
+        let utf8: Option<Vec<String>> =
+            self.record.iter().map(|f| encoding::decode_field(f, self.encoding)).collect();
+        match utf8 {
+            Some(cells) => cells,
+            None => {
+                if !self.warned_fallback {
+                    self.warned_fallback = true;
+                    warnings.push(format!(
+                        "row {number} of {} is not valid UTF-8; rows that are not were read as \
+                         Windows-1252",
+                        self.path.display()
+                    ));
+                }
+                self.record.iter().map(encoding::decode_1252).collect()
+            }
+        }
+    }
+}
+
+/// Picks the delimiter among `,` `;` tab `|`: the one that splits the header into the most
+/// columns (more than one) while every sampled record has the same count; failing that, the
+/// one giving the header the most columns; failing that, `,`. `complete` says the sample is
+/// the whole file (otherwise its last record may be cut and is not counted).
+pub(super) fn sniff_delimiter(sample: &str, complete: bool) -> u8 {
+    let mut best: Option<(bool, usize, u8)> = None;
+    for delimiter in DELIMITERS {
+        let mut reader = ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(sample.as_bytes());
+        let mut counts: Vec<usize> = reader
+            .byte_records()
+            .take(SNIFF_RECORDS + 1)
+            .map_while(Result::ok)
+            .map(|r| r.len())
+            .collect();
+        if !complete && counts.len() > 1 {
+            counts.pop();
+        }
+        counts.truncate(SNIFF_RECORDS);
+        let Some(&columns) = counts.first() else { continue };
+        if columns < 2 {
+            continue;
+        }
+        let consistent = counts.iter().all(|&c| c == columns);
+        // Strictly better only, so earlier delimiters win ties.
+        if best.is_none_or(|(c, n, _)| (consistent, columns) > (c, n)) {
+            best = Some((consistent, columns, delimiter));
+        }
+    }
+    best.map_or(b',', |(_, _, d)| d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_each_delimiter() {
+        for d in [",", ";", "\t", "|"] {
+            let text = format!("name{d}external_id{d}notes\nAcme{d}a1{d}x\nBeta{d}b2{d}y\n");
+            assert_eq!(sniff_delimiter(&text, true), d.as_bytes()[0], "delimiter {d:?}");
+        }
+    }
+
+    #[test]
+    fn sniffing_prefers_a_consistent_count() {
+        // Commas inside values must not win over the semicolons that split every line.
+        let text = "name;notes\nAcme, Inc;big, old\nBeta;b\n";
+        assert_eq!(sniff_delimiter(text, true), b';');
+        // Quoted delimiters do not count.
+        let text = "name,notes\n\"Acme; Inc\",\"a;b;c\"\n";
+        assert_eq!(sniff_delimiter(text, true), b',');
+    }
+
+    #[test]
+    fn single_column_defaults_to_comma() {
+        assert_eq!(sniff_delimiter("name\nAcme\n", true), b',');
+        assert_eq!(sniff_delimiter("", true), b',');
+    }
+
+    #[test]
+    fn a_cut_last_record_is_ignored() {
+        let text = "name;notes\nAcme;x\nBe";
+        assert_eq!(sniff_delimiter(text, false), b';');
+    }
+}

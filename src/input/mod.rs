@@ -1,0 +1,309 @@
+//! Input files: one row type out of CSV and XLSX readers, and the header mapping to API names.
+//!
+//! [`open_input`] picks a reader by extension (sniffing the ZIP magic for anything else), reads
+//! the header row, and returns an [`Input`] that yields the data rows one at a time. The CSV
+//! reader streams: memory does not grow with the file. The XLSX reader holds one sheet's cells
+//! (calamine reads a sheet whole), which Excel's own limit of 1,048,576 rows bounds.
+//!
+//! A row that cannot be read as the header says (ragged, an Excel error cell) is not an `Err`:
+//! it comes out as a [`Row`] whose `problem` says why, so validation can report that row
+//! invalid and carry on (`style.md` §7.2: a bad row is data). `Err` items are reserved for
+//! the file itself failing (I/O, a corrupt workbook).
+
+mod csv;
+mod encoding;
+pub mod mapping;
+mod xlsx;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use encoding::TextEncoding;
+pub use mapping::{
+    map_header, Dialect, ListSeparator, MappedColumn, MappedHeader, MappingError, Renames,
+};
+pub use xlsx::cell_to_string;
+
+/// One data row as the user sees it in their file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The spreadsheet row number: the header is row 1 (when it is the file's first row), the
+    /// first data row is row 2. For CSV it is the record's position + 1, not a line number: a
+    /// record whose quoted value spans three lines is one row, as a spreadsheet shows it. Fully
+    /// blank lines, which the CSV parser skips, are not counted (a spreadsheet would show them
+    /// as empty rows). For XLSX it is the sheet's own row number.
+    pub number: usize,
+    /// The cell values, untrimmed, one per header column (more or fewer only when `problem`
+    /// says the row is ragged). Empty cells are `""`.
+    pub cells: Vec<String>,
+    /// Why this row cannot be used as read (ragged row, Excel error cell), if it cannot.
+    /// Validation reports such a row invalid with this message.
+    pub problem: Option<String>,
+}
+
+impl Row {
+    /// Adds a problem to the row, keeping any earlier one (joined with `; `).
+    fn add_problem(&mut self, problem: String) {
+        self.problem = Some(match self.problem.take() {
+            Some(earlier) => format!("{earlier}; {problem}"),
+            None => problem,
+        });
+    }
+}
+
+/// One header column as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Zero-based position of the column in every row's `cells`.
+    pub index: usize,
+    /// The header text as written (a leading byte-order mark removed, nothing trimmed).
+    pub name: String,
+}
+
+/// The header row of an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The columns, in file order.
+    pub columns: Vec<Column>,
+    /// The row number of the header itself (1 unless the file starts with empty rows or
+    /// records).
+    pub row: usize,
+}
+
+impl Header {
+    /// The raw header names in file order, as [`map_header`] takes them.
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn from_names(names: Vec<String>, row: usize) -> Header {
+        let columns =
+            names.into_iter().enumerate().map(|(index, name)| Column { index, name }).collect();
+        Header { columns, row }
+    }
+}
+
+/// Which reader read the file, and how; the failed-rows writer mirrors it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Delimited text.
+    Csv {
+        /// The field delimiter found in the header lines (`,` `;` tab or `|`).
+        delimiter: u8,
+        /// The text encoding the file was read in.
+        encoding: TextEncoding,
+    },
+    /// An Excel workbook.
+    Xlsx {
+        /// The sheet that was read.
+        sheet: String,
+    },
+}
+
+/// Why an input file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened or its first bytes read.
+    #[error("cannot open {}", path.display())]
+    Open {
+        /// The input file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading CSV records failed part-way (an I/O error, not a bad value).
+    #[error("cannot read {} at row {row}", path.display())]
+    Csv {
+        /// The input file.
+        path: PathBuf,
+        /// The row that was being read.
+        row: usize,
+        /// What the CSV reader said.
+        #[source]
+        source: ::csv::Error,
+    },
+    /// The workbook could not be opened or the sheet read.
+    #[error("cannot read workbook {}", path.display())]
+    Xlsx {
+        /// The input file.
+        path: PathBuf,
+        /// What calamine said.
+        #[source]
+        source: calamine::XlsxError,
+    },
+    /// `--sheet` names a sheet the workbook does not have.
+    #[error("no sheet '{sheet}' in {}: the sheets are {}", path.display(), quoted_list(available))]
+    NoSheet {
+        /// The input file.
+        path: PathBuf,
+        /// The sheet asked for.
+        sheet: String,
+        /// The workbook's sheets, in order.
+        available: Vec<String>,
+    },
+    /// The file (or sheet) has no header row.
+    #[error("{} is empty: expected a header row", path.display())]
+    Empty {
+        /// The input file.
+        path: PathBuf,
+    },
+    /// Two header cells carry the same name (compared trimmed, ignoring case).
+    #[error("column '{column}' appears twice in the header of {}", path.display())]
+    DuplicateColumn {
+        /// The input file.
+        path: PathBuf,
+        /// The repeated header name.
+        column: String,
+    },
+    /// A spreadsheet format zdbulk does not read.
+    #[error("cannot read {}: {reason}", path.display())]
+    Unsupported {
+        /// The input file.
+        path: PathBuf,
+        /// What to do instead.
+        reason: String,
+    },
+}
+
+fn quoted_list(items: &[String]) -> String {
+    items.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// An open input file: its header, format and warnings, and an iterator over its data rows.
+///
+/// Rows come out in file order; fully empty rows are skipped (they hold nothing to import, and
+/// spreadsheets leave them behind). After an `Err` item the iterator ends.
+pub struct Input {
+    path: PathBuf,
+    format: InputFormat,
+    header: Header,
+    warnings: Vec<String>,
+    rows: Rows,
+}
+
+enum Rows {
+    Csv(Box<csv::CsvRows>),
+    Xlsx(xlsx::XlsxRows),
+}
+
+impl Input {
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The reader used and its settings (delimiter, encoding, sheet).
+    pub fn format(&self) -> &InputFormat {
+        &self.format
+    }
+
+    /// The header row.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Warnings for the user, e.g. `file is not UTF-8; read as Windows-1252`. Most are known
+    /// once the file is open; a CSV whose first megabyte is UTF-8 but a later row is not adds
+    /// one while reading, so print them again (or only) after the last row.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+impl Iterator for Input {
+    type Item = Result<Row, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.rows {
+            Rows::Csv(rows) => rows.next_row(&mut self.warnings),
+            Rows::Xlsx(rows) => rows.next_row().map(Ok),
+        }
+    }
+}
+
+/// Opens a CSV or XLSX file and reads its header row.
+///
+/// `.csv`, `.tsv` and `.txt` are read as CSV; `.xlsx` and `.xlsm` as a workbook (its first sheet,
+/// or `sheet`); any other name by its first bytes: a ZIP archive is a workbook, anything else
+/// CSV. `sheet` is ignored for CSV.
+pub fn open_input(path: &Path, sheet: Option<&str>) -> Result<Input, InputError> {
+    let open_err = |source| InputError::Open { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(open_err)?;
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let is_workbook = match ext.as_deref() {
+        Some("csv" | "tsv" | "txt") => false,
+        Some("xlsx" | "xlsm") => true,
+        Some(other @ ("xls" | "xlsb" | "ods" | "numbers")) => {
+            return Err(InputError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!(".{other} files are not supported; save it as .xlsx or .csv"),
+            })
+        }
+        _ => {
+            let mut magic = [0u8; 4];
+            let n = read_up_to(&mut file, &mut magic).map_err(open_err)?;
+            // Rewinding a fresh File cannot fail in practice, but reopening is simpler than
+            // reasoning about it and costs one syscall.
+            file = File::open(path).map_err(open_err)?;
+            magic[..n] == *b"PK\x03\x04"
+        }
+    };
+    let header_check = |header: &Header| check_duplicates(path, header);
+    if is_workbook {
+        let (header, rows, sheet) = xlsx::open(path, file, sheet)?;
+        header_check(&header)?;
+        Ok(Input {
+            path: path.to_path_buf(),
+            format: InputFormat::Xlsx { sheet },
+            header,
+            warnings: Vec::new(),
+            rows: Rows::Xlsx(rows),
+        })
+    } else {
+        let opened = csv::open(path, file)?;
+        header_check(&opened.header)?;
+        Ok(Input {
+            path: path.to_path_buf(),
+            format: InputFormat::Csv { delimiter: opened.delimiter, encoding: opened.encoding },
+            header: opened.header,
+            warnings: opened.warnings,
+            rows: Rows::Csv(Box::new(opened.rows)),
+        })
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns how many bytes were read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Rejects a header that names the same column twice. Aliases of one column (`email` and
+/// `emails`) are [`map_header`]'s to find; this catches the plain repeats. Blank header cells
+/// are not names, so several of them are fine.
+fn check_duplicates(path: &Path, header: &Header) -> Result<(), InputError> {
+    let mut seen = std::collections::HashSet::new();
+    for column in &header.columns {
+        let name = column.name.trim().to_lowercase();
+        if !name.is_empty() && !seen.insert(name) {
+            return Err(InputError::DuplicateColumn {
+                path: path.to_path_buf(),
+                column: column.name.trim().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
