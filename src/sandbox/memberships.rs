@@ -308,14 +308,6 @@ async fn destroy_many(State(sb): State<Shared>, RawQuery(raw): RawQuery) -> ApiR
 }
 
 /// Does item `index` of a membership job and returns its result.
-pub fn run_job_item(
-    _store: &mut Store,
-    _ctx: &Ctx,
-    _kind: JobKind,
-    index: usize,
-    _item: &Value,
-) -> Value {
-    json!({"index": index})
 // UNVERIFIED: failure items. The OAS `FailedResult` shape (`id`, `action`, `success`,
 // `error`, `details`) is the only evidence for memberships; `index` is added as recorded for
 // organizations so clients can match by position.

@@ -2,12 +2,12 @@
 
 mod client;
 mod common;
+mod input;
 mod recordings;
 mod sandbox_auth;
 mod sandbox_command;
-mod input;
 mod sandbox_core;
 mod sandbox_fields;
-mod sandbox_users;
 mod sandbox_memberships;
 mod sandbox_organizations;
+mod sandbox_users;
