@@ -46,7 +46,7 @@ pub enum FailedRowsError {
 
 enum Sink {
     None,
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Xlsx(Box<rust_xlsxwriter::Workbook>, u32),
 }
 
@@ -99,7 +99,7 @@ impl FailedRows {
                 let file = File::create(&self.path).map_err(|e| csv_err(e.into()))?;
                 let mut w = csv::Writer::from_writer(BufWriter::new(file));
                 w.write_record(&header).map_err(csv_err)?;
-                self.sink = Sink::Csv(w);
+                self.sink = Sink::Csv(Box::new(w));
             }
             FailedFormat::Xlsx => {
                 let mut wb = rust_xlsxwriter::Workbook::new();

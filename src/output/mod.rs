@@ -2,9 +2,9 @@
 //! rows ready to import again, and the summary.
 //!
 //! - [`RowOutcome`], [`Action`], [`RowStatus`]: what happened to one input row.
-//! - [`report`]: `report.csv`, every row exactly once, in input order, with bounded memory.
-//! - [`failed_rows`]: `failed.csv` / `failed.xlsx`, original columns plus `zdbulk_error`.
-//! - [`summary`]: `summary.json`.
+//! - [`report`][]: `report.csv`, every row exactly once, in input order, with bounded memory.
+//! - [`failed_rows`][]: `failed.csv` / `failed.xlsx`, original columns plus `zdbulk_error`.
+//! - [`summary`][]: `summary.json`.
 
 pub mod failed_rows;
 pub mod report;

@@ -92,6 +92,7 @@ struct InFlight {
 
 type Submitted = (u64, Batch, Result<String, SubmitError>);
 type Recovered = (Batch, anyhow::Result<Vec<Option<Value>>>);
+type Polled = anyhow::Result<Vec<(String, JobState)>>;
 
 /// Runs batches from `rx` to completion, writing every row's outcome to `report`.
 pub async fn run<A: OrgApi>(
@@ -116,7 +117,7 @@ pub async fn run<A: OrgApi>(
     e.estimate = e.settings.initial_job_estimate;
     let mut submitting: FuturesUnordered<BoxFuture<'static, Submitted>> = FuturesUnordered::new();
     let mut recovering: FuturesUnordered<BoxFuture<'static, Recovered>> = FuturesUnordered::new();
-    let mut polling: Option<BoxFuture<'static, anyhow::Result<Vec<(String, JobState)>>>> = None;
+    let mut polling: Option<BoxFuture<'static, Polled>> = None;
     let mut input_open = true;
     let mut fatal: Option<anyhow::Error> = None;
 

@@ -18,7 +18,6 @@ use super::reconcile::JobEnd;
 use super::reporter::Silent;
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
-use crate::output::RowStatus;
 use crate::schema::organization::OrgPayload;
 
 #[derive(Default)]

@@ -24,11 +24,17 @@ pub enum ApiError {
     PaginationDepth,
     /// 429 `TooManyJobs` with the ids of the jobs in flight.
     TooManyJobs { current_job_ids: Vec<String>, limit: usize },
-    /// A ready-made answer (auth failures carry their own headers).
-    Raw(Response),
+    /// A ready-made answer (auth failures carry their own headers). Boxed, so that results
+    /// carrying an `ApiError` stay small.
+    Raw(Box<Response>),
 }
 
 impl ApiError {
+    /// A ready-made answer as an error.
+    pub fn raw(response: Response) -> Self {
+        ApiError::Raw(Box::new(response))
+    }
+
     /// A 422 `RecordInvalid` with one problem on one attribute.
     pub fn invalid(attribute: &str, description: impl Into<String>, error: Option<&str>) -> Self {
         let mut item = Map::new();
@@ -118,7 +124,7 @@ impl IntoResponse for ApiError {
                 }
                 response
             }
-            ApiError::Raw(response) => response,
+            ApiError::Raw(response) => *response,
         }
     }
 }

@@ -4,10 +4,6 @@
 //! A user's first membership is their default (`default: true`); the others render
 //! `default: null`, as Zendesk's docs show.
 
-// `ApiError` carries a ready-made `Response` for a few cases; errors are the cold path, so
-// its size is not worth boxing here.
-#![allow(clippy::result_large_err)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::body::Bytes;

@@ -90,7 +90,7 @@ pub fn cursor_only(
 }
 
 fn invalid_attribute(name: &str, message: &str) -> ApiError {
-    ApiError::Raw(
+    ApiError::raw(
         (
             StatusCode::BAD_REQUEST,
             Json(json!({"error": {

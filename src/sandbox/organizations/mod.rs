@@ -2,10 +2,6 @@
 //! creates, updates and deletes shared by single calls, jobs and seeds. Routes are in
 //! `routes`, write parsing and validation in `write`.
 
-// `ApiError` carries a ready-made `Response` for a few cases; errors are the cold path, so
-// its size is not worth boxing here.
-#![allow(clippy::result_large_err)]
-
 mod routes;
 mod write;
 

@@ -54,7 +54,7 @@ impl BadAttribute {
     /// `endpoint` is e.g. `api/v2/organizations/create_many`.
     pub fn into_error(self, endpoint: &str) -> ApiError {
         let attr = self.attribute;
-        ApiError::Raw(
+        ApiError::raw(
             (
                 StatusCode::BAD_REQUEST,
                 Json(json!({"error": {

@@ -10,11 +10,6 @@
 //! Deleting is soft, as in Zendesk: the record stays (shown by id with `active:false`), loses
 //! its email and external_id, and drops out of lists, searches and the indexes.
 
-// `ApiError::Raw` holds a whole `Response`, so every `Result<_, ApiError>` trips
-// clippy::result_large_err; that is the core error type's choice (boxing `Raw` in errors.rs
-// would clear it everywhere), not something this module can change.
-#![allow(clippy::result_large_err)]
-
 mod bulk;
 mod handlers;
 mod parse;
