@@ -94,6 +94,21 @@ type Submitted = (u64, Batch, Result<String, SubmitError>);
 type Recovered = (Batch, anyhow::Result<Vec<Option<Value>>>);
 type Polled = anyhow::Result<Vec<(String, JobState)>>;
 
+/// How the run is told to stop early, and tells the planner it stopped.
+#[derive(Clone)]
+pub struct Stop {
+    /// Set to true to interrupt the run (Ctrl-C).
+    pub interrupt: tokio::sync::watch::Receiver<bool>,
+    /// Set by the engine when the run stops early: the planner then settles every row it
+    /// still gets as `skipped` instead of planning it.
+    pub aborted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The error an interrupted run ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
 /// Runs batches from `rx` to completion, writing every row's outcome to `report`.
 pub async fn run<A: OrgApi>(
     api: A,
@@ -102,6 +117,7 @@ pub async fn run<A: OrgApi>(
     report: &mut ReportWriter,
     journal: &mut Journal,
     reporter: &dyn Reporter,
+    mut stop: Stop,
 ) -> anyhow::Result<EngineEnd> {
     let mut e = Engine {
         api,
@@ -165,14 +181,16 @@ pub async fn run<A: OrgApi>(
             break;
         }
         if let Some(err) = fatal.take() {
+            stop.aborted.store(true, std::sync::atomic::Ordering::SeqCst);
             if idle {
-                e.abandon(report, reporter, &mut rx, &err)?;
+                e.abandon(report, reporter, &mut rx, &err).await?;
                 return Ok(EngineEnd { stats: e.stats, fatal: Some(err) });
             }
             fatal = Some(err);
         }
 
         let poll_at = e.next_poll_at();
+        let interrupted = *stop.interrupt.borrow();
         let can_take =
             fatal.is_none() && input_open && e.in_flight.len() + submitting.len() < e.window;
         tokio::select! {
@@ -237,6 +255,13 @@ pub async fn run<A: OrgApi>(
                         }
                         fatal = Some(err);
                     }
+                }
+            }
+            _ = stop.interrupt.changed(), if fatal.is_none() && !interrupted => {
+                if *stop.interrupt.borrow() {
+                    reporter.on_wait("interrupted; settling the rows in flight");
+                    e.abandon_in_flight(report, reporter, "the run was interrupted")?;
+                    fatal = Some(Interrupted.into());
                 }
             }
             msg = rx.recv(), if can_take => {
@@ -422,7 +447,7 @@ impl<A: OrgApi> Engine<A> {
     }
 
     /// The run stops early: every row not settled yet gets a `skipped` line.
-    fn abandon(
+    async fn abandon(
         &mut self,
         report: &mut ReportWriter,
         reporter: &dyn Reporter,
@@ -436,8 +461,9 @@ impl<A: OrgApi> Engine<A> {
                 settle(report, reporter, skipped(row, batch.op, &msg))?;
             }
         }
-        rx.close();
-        while let Some(m) = rx.blocking_recv_or_none() {
+        // The planner settles what it still reads as skipped once it sees the abort; take
+        // everything until it is done, so no row goes without a line.
+        while let Some(m) = rx.recv().await {
             match m {
                 PlanMsg::Outcome(o) => settle(report, reporter, o)?,
                 PlanMsg::Batch(b) => {
@@ -448,17 +474,6 @@ impl<A: OrgApi> Engine<A> {
             }
         }
         Ok(())
-    }
-}
-
-/// Drains what is already in a closed channel without waiting.
-trait DrainNow {
-    fn blocking_recv_or_none(&mut self) -> Option<PlanMsg>;
-}
-
-impl DrainNow for mpsc::Receiver<PlanMsg> {
-    fn blocking_recv_or_none(&mut self) -> Option<PlanMsg> {
-        self.try_recv().ok()
     }
 }
 

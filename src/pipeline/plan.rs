@@ -3,6 +3,8 @@
 //! rows whose values already match are settled `unchanged` with no request at all.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -72,23 +74,30 @@ pub struct PlanSettings {
     pub batch_size: usize,
 }
 
-/// Plans every row from `rows` and sends outcomes and batches to `tx`.
+/// Plans every row from `rows` and sends outcomes and batches to `tx`. Once `aborted` is
+/// set (the run stopped early), every row still to plan is settled `skipped`.
 pub async fn plan<A: OrgApi>(
     api: A,
     settings: PlanSettings,
     mut rows: mpsc::Receiver<RowIn>,
     tx: mpsc::Sender<PlanMsg>,
+    aborted: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let mut batcher = Batcher::new(settings.batch_size);
     let mut chunk: Vec<ValidRow> = Vec::with_capacity(MAX_BATCH);
     loop {
+        if aborted.load(Ordering::SeqCst) {
+            return skip_rest(chunk, &mut batcher, rows, &tx).await;
+        }
         // Take what is ready without waiting; plan a chunk when it is full or input pauses.
         let next = match rows.try_recv() {
             Ok(r) => Some(r),
             Err(mpsc::error::TryRecvError::Empty) => {
                 if !chunk.is_empty() {
-                    plan_chunk(&api, settings, std::mem::take(&mut chunk), &mut batcher, &tx)
-                        .await?;
+                    if let Err(err) = plan_chunk(&api, settings, &chunk, &mut batcher, &tx).await {
+                        return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
+                    }
+                    chunk.clear();
                 }
                 rows.recv().await
             }
@@ -99,18 +108,70 @@ pub async fn plan<A: OrgApi>(
             Some(RowIn::Valid(r)) => {
                 chunk.push(r);
                 if chunk.len() >= MAX_BATCH {
-                    plan_chunk(&api, settings, std::mem::take(&mut chunk), &mut batcher, &tx)
-                        .await?;
+                    if let Err(err) = plan_chunk(&api, settings, &chunk, &mut batcher, &tx).await {
+                        return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
+                    }
+                    chunk.clear();
                 }
             }
             None => break,
         }
     }
     if !chunk.is_empty() {
-        plan_chunk(&api, settings, chunk, &mut batcher, &tx).await?;
+        if let Err(err) = plan_chunk(&api, settings, &chunk, &mut batcher, &tx).await {
+            return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
+        }
     }
     for batch in batcher.drain() {
         send(&tx, PlanMsg::Batch(batch)).await?;
+    }
+    Ok(())
+}
+
+/// A lookup failed: the API cannot be used. Every row not yet settled is reported skipped,
+/// and the error is returned once the input is drained.
+async fn abort_with(
+    err: anyhow::Error,
+    chunk: Vec<ValidRow>,
+    batcher: &mut Batcher,
+    rows: mpsc::Receiver<RowIn>,
+    tx: &mpsc::Sender<PlanMsg>,
+    aborted: &AtomicBool,
+) -> anyhow::Result<()> {
+    aborted.store(true, Ordering::SeqCst);
+    skip_rest(chunk, batcher, rows, tx).await?;
+    Err(err.context("failed to look up existing organizations"))
+}
+
+fn skipped_outcome(seq: usize, row: usize, key: String, original: Vec<String>) -> RowOutcome {
+    let mut o = RowOutcome::new(seq, row, key, Action::None, RowStatus::Skipped);
+    o.message = Some("not sent: the run stopped before this row; import the file again".into());
+    o.original = Some(original);
+    o
+}
+
+/// Settles everything still held or still to come as `skipped`.
+async fn skip_rest(
+    chunk: Vec<ValidRow>,
+    batcher: &mut Batcher,
+    mut rows: mpsc::Receiver<RowIn>,
+    tx: &mpsc::Sender<PlanMsg>,
+) -> anyhow::Result<()> {
+    for r in chunk {
+        let key = r.payload.key();
+        send(tx, PlanMsg::Outcome(skipped_outcome(r.seq, r.row, key, r.original))).await?;
+    }
+    for batch in batcher.drain() {
+        for r in batch.rows {
+            send(tx, PlanMsg::Outcome(skipped_outcome(r.seq, r.row, r.key, r.original))).await?;
+        }
+    }
+    while let Some(r) = rows.recv().await {
+        let msg = match r {
+            RowIn::Settled(o) => o,
+            RowIn::Valid(r) => skipped_outcome(r.seq, r.row, r.payload.key(), r.original),
+        };
+        send(tx, PlanMsg::Outcome(msg)).await?;
     }
     Ok(())
 }
@@ -194,13 +255,13 @@ fn how_named(p: &OrgPayload) -> String {
 async fn plan_chunk<A: OrgApi>(
     api: &A,
     settings: PlanSettings,
-    chunk: Vec<ValidRow>,
+    chunk: &[ValidRow],
     batcher: &mut Batcher,
     tx: &mpsc::Sender<PlanMsg>,
 ) -> anyhow::Result<()> {
     let found = match settings.mode {
         Mode::Create => vec![None; chunk.len()],
-        _ => existing(api, &chunk).await?,
+        _ => existing(api, chunk).await?,
     };
     for (r, record) in chunk.iter().zip(found) {
         let id = record.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64);

@@ -178,12 +178,15 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
     let mut journal = Journal::open(dir.path()).unwrap();
     let n = rows.len();
     let (row_tx, row_rx) = mpsc::channel(64);
+    let (_interrupt_tx, interrupt) = tokio::sync::watch::channel(false);
+    let stop = engine::Stop { interrupt, aborted: Default::default() };
     let (plan_tx, plan_rx) = mpsc::channel(8);
     let planner = tokio::spawn(plan::plan(
         fake.clone(),
         PlanSettings { mode, dry_run: false, batch_size: 10 },
         row_rx,
         plan_tx,
+        stop.aborted.clone(),
     ));
     tokio::spawn(async move {
         for r in rows {
@@ -196,9 +199,10 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
         min_poll_gap: Duration::from_millis(1),
         ..Default::default()
     };
-    let end = engine::run(fake.clone(), settings, plan_rx, &mut report, &mut journal, &Silent)
-        .await
-        .unwrap();
+    let end =
+        engine::run(fake.clone(), settings, plan_rx, &mut report, &mut journal, &Silent, stop)
+            .await
+            .unwrap();
     assert!(end.fatal.is_none());
     planner.await.unwrap().unwrap();
     report.finish(n).unwrap();

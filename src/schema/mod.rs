@@ -6,6 +6,7 @@
 //! - [`value`]: one cell checked against one field.
 //! - [`organization`]: one organization row checked and turned into an API payload.
 
+pub mod definitions;
 pub mod organization;
 pub mod value;
 

@@ -3,8 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::value::{parse_bool, parse_cell, split_list};
+use super::value::{parse_bool, parse_cell};
 use super::Schema;
+use crate::input::mapping::ListSeparator;
 
 /// What an empty cell means (`--empty-cells`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +84,7 @@ pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> O
 /// Checks one row. `cells` pairs each API column name with the cell and the separators its
 /// lists use. `require_name` is true when the row may create an organization.
 pub fn check_row(
-    cells: &[(&str, &str, &[char])],
+    cells: &[(&str, &str, ListSeparator)],
     schema: &Schema,
     empty: EmptyCells,
     require_name: bool,
@@ -135,7 +136,7 @@ pub fn check_row(
                 out.body.insert("external_id".into(), json!(trimmed));
             }
             "domain_names" | "tags" => {
-                let items: Vec<&str> = split_list(trimmed, seps);
+                let items: Vec<&str> = seps.split(trimmed);
                 out.body.insert(column.into(), json!(items));
             }
             "details" | "notes" => {
@@ -198,7 +199,7 @@ mod tests {
     use super::*;
     use crate::schema::{FieldDef, FieldOption, FieldType};
 
-    const SEPS: &[char] = &[' ', ',', '|'];
+    const SEPS: ListSeparator = ListSeparator::Any;
 
     fn schema() -> Schema {
         let tier = FieldDef::build(

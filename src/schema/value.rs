@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use super::{FieldDef, FieldType};
+use crate::input::mapping::ListSeparator;
 
 /// Parses a boolean the way the design allows: true/false, yes/no, 1/0, in any case.
 pub fn parse_bool(raw: &str) -> Option<bool> {
@@ -14,11 +15,6 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
         "false" | "no" | "0" => Some(false),
         _ => None,
     }
-}
-
-/// Splits a list cell on any of `separators`, dropping empty parts.
-pub fn split_list<'a>(raw: &'a str, separators: &[char]) -> Vec<&'a str> {
-    raw.split(|c: char| separators.contains(&c)).map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
 /// Parses a date cell: `YYYY-MM-DD`, `YYYY/MM/DD`, or an ISO date-time (its date part).
@@ -53,7 +49,7 @@ fn resolve_option(def: &FieldDef, raw: &str) -> Result<String, String> {
 }
 
 /// Checks a non-empty cell against a field and returns the API value.
-pub fn parse_cell(def: &FieldDef, raw: &str, list_separators: &[char]) -> Result<Value, String> {
+pub fn parse_cell(def: &FieldDef, raw: &str, separator: ListSeparator) -> Result<Value, String> {
     if !def.active {
         return Err(format!("field '{}' is inactive and cannot be written", def.key));
     }
@@ -83,7 +79,7 @@ pub fn parse_cell(def: &FieldDef, raw: &str, list_separators: &[char]) -> Result
         FieldType::Dropdown => resolve_option(def, s).map(Value::String),
         FieldType::Multiselect => {
             let mut tags = Vec::new();
-            for part in split_list(s, list_separators) {
+            for part in separator.split(s) {
                 let tag = resolve_option(def, part)?;
                 if !tags.contains(&tag) {
                     tags.push(tag);
@@ -103,7 +99,7 @@ mod tests {
     use super::*;
     use crate::schema::{FieldDef, FieldOption, FieldType};
 
-    const SEPS: &[char] = &[' ', ',', '|'];
+    const SEPS: ListSeparator = ListSeparator::Any;
 
     fn def(t: FieldType) -> FieldDef {
         let options = ["free", "pro", "enterprise"]

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adapter;
 pub mod auth;
 pub mod error;
 pub mod models;
