@@ -9,6 +9,7 @@
 //! - [`pipeline`]: the import pipeline: plan, batch, submit, poll, reconcile, journal.
 //! - [`progress`]: the progress display (the only indicatif user).
 //! - [`output`]: the run directory: report.csv, failed rows, summary.json.
+//! - [`settings`]: the target account and credentials, resolved from flags and environment.
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
 //! - [`input`]: CSV and XLSX readers yielding one row type, and header mapping to API names.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
@@ -25,6 +26,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod sandbox;
 pub mod schema;
+pub mod settings;
 pub mod zendesk;
 
 use error::ExitStatus;

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
+mod import;
 mod sandbox;
 
 use crate::cli::{Cli, Command};
@@ -9,8 +10,8 @@ use crate::error::{usage_error, ExitStatus};
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
-        Command::Import(_) => not_built("import"),
-        Command::Validate(_) => not_built("validate"),
+        Command::Import(args) => import::run(args, false).await,
+        Command::Validate(args) => import::run(args, true).await,
         Command::Resume(_) => not_built("resume"),
         Command::Undo(_) => not_built("undo"),
         Command::Export(_) => not_built("export"),

@@ -47,12 +47,28 @@ fn same_set(a: &[Value], b: &[Value], fold_case: bool) -> bool {
 }
 
 /// Whether writing `payload` to `existing` would change anything.
-pub fn would_change(payload: &Map<String, Value>, existing: &Value) -> bool {
+///
+/// `checkbox_tags` are the tags checkbox fields add to a record when set: Zendesk keeps them
+/// in `tags` on its own, so they are left out when tags are compared.
+pub fn would_change(
+    payload: &Map<String, Value>,
+    existing: &Value,
+    checkbox_tags: &[String],
+) -> bool {
+    let without_checkbox_tags = |list: &[Value]| -> Vec<Value> {
+        list.iter()
+            .filter(|t| {
+                !t.as_str().is_some_and(|t| checkbox_tags.iter().any(|c| c.eq_ignore_ascii_case(t)))
+            })
+            .cloned()
+            .collect()
+    };
     for (key, want) in payload {
         let have = existing.get(key);
         let same = match (key.as_str(), want) {
             ("tags", Value::Array(w)) => {
-                same_set(w, have.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]), true)
+                let have = have.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                same_set(&without_checkbox_tags(w), &without_checkbox_tags(have), true)
             }
             ("organization_fields" | "user_fields", Value::Object(fields)) => {
                 let stored = have.and_then(Value::as_object);
@@ -72,6 +88,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn would_change_(payload: &Map<String, Value>, existing: &Value) -> bool {
+        would_change(payload, existing, &[])
+    }
+
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
     }
@@ -84,17 +104,22 @@ mod tests {
             json!({"name": "Acme", "tags": ["VIP", "gold"], "domain_names": ["a.com"],
             "notes": null, "organization_fields": {"tier": "pro", "seats": 12.0, "renewal": "2024-01-02", "partner": null}}),
         );
-        assert!(!would_change(&payload, &existing));
+        assert!(!would_change(&payload, &existing, &[]));
+        // A checkbox's tag on the record is Zendesk's doing, not a difference.
+        let with_tag = json!({"name": "Acme", "tags": ["gold", "partner_org"]});
+        let payload = map(json!({"name": "Acme", "tags": ["gold"]}));
+        assert!(!would_change(&payload, &with_tag, &["partner_org".to_string()]));
+        assert!(would_change(&payload, &with_tag, &[]));
     }
 
     #[test]
     fn any_difference_is_a_change() {
         let existing =
             json!({"name": "Acme", "notes": "x", "organization_fields": {"tier": "pro"}});
-        assert!(would_change(&map(json!({"name": "ACME"})), &existing));
-        assert!(would_change(&map(json!({"notes": null})), &existing));
-        assert!(would_change(&map(json!({"organization_fields": {"tier": "free"}})), &existing));
-        assert!(would_change(&map(json!({"organization_fields": {"seats": 3}})), &existing));
-        assert!(would_change(&map(json!({"domain_names": ["b.com"]})), &existing));
+        assert!(would_change_(&map(json!({"name": "ACME"})), &existing));
+        assert!(would_change_(&map(json!({"notes": null})), &existing));
+        assert!(would_change_(&map(json!({"organization_fields": {"tier": "free"}})), &existing));
+        assert!(would_change_(&map(json!({"organization_fields": {"seats": 3}})), &existing));
+        assert!(would_change_(&map(json!({"domain_names": ["b.com"]})), &existing));
     }
 }

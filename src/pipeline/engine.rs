@@ -303,9 +303,11 @@ impl<A: OrgApi> Engine<A> {
         let expected = oldest + self.estimate.mul_f64(0.9);
         let floor = match self.last_poll {
             Some(t) => {
-                let overdue = Instant::now() > expected;
-                let gap = if overdue {
-                    (self.estimate / 4).max(self.settings.min_poll_gap)
+                let now = Instant::now();
+                // Overdue: back off in proportion to the oldest job's age, so a wrong first
+                // guess of job time costs a handful of polls, not one every quarter second.
+                let gap = if now > expected {
+                    (now - oldest).mul_f64(0.25).max(self.settings.min_poll_gap)
                 } else {
                     self.settings.min_poll_gap
                 };

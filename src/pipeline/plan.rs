@@ -64,8 +64,10 @@ pub enum RowIn {
 }
 
 /// The planner's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PlanSettings {
+    /// Tags that checkbox fields add on their own (ignored when tags are compared).
+    pub checkbox_tags: Arc<[String]>,
     /// The import mode.
     pub mode: Mode,
     /// Plan and report, send nothing.
@@ -94,7 +96,7 @@ pub async fn plan<A: OrgApi>(
             Ok(r) => Some(r),
             Err(mpsc::error::TryRecvError::Empty) => {
                 if !chunk.is_empty() {
-                    if let Err(err) = plan_chunk(&api, settings, &chunk, &mut batcher, &tx).await {
+                    if let Err(err) = plan_chunk(&api, &settings, &chunk, &mut batcher, &tx).await {
                         return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
                     }
                     chunk.clear();
@@ -108,7 +110,7 @@ pub async fn plan<A: OrgApi>(
             Some(RowIn::Valid(r)) => {
                 chunk.push(r);
                 if chunk.len() >= MAX_BATCH {
-                    if let Err(err) = plan_chunk(&api, settings, &chunk, &mut batcher, &tx).await {
+                    if let Err(err) = plan_chunk(&api, &settings, &chunk, &mut batcher, &tx).await {
                         return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
                     }
                     chunk.clear();
@@ -118,7 +120,7 @@ pub async fn plan<A: OrgApi>(
         }
     }
     if !chunk.is_empty() {
-        if let Err(err) = plan_chunk(&api, settings, &chunk, &mut batcher, &tx).await {
+        if let Err(err) = plan_chunk(&api, &settings, &chunk, &mut batcher, &tx).await {
             return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
         }
     }
@@ -254,7 +256,7 @@ fn how_named(p: &OrgPayload) -> String {
 
 async fn plan_chunk<A: OrgApi>(
     api: &A,
-    settings: PlanSettings,
+    settings: &PlanSettings,
     chunk: &[ValidRow],
     batcher: &mut Batcher,
     tx: &mpsc::Sender<PlanMsg>,
@@ -269,7 +271,7 @@ async fn plan_chunk<A: OrgApi>(
             (Mode::Create, _, _) => Ok((Op::Create, None)),
             (Mode::Delete, Some(_), Some(id)) => Ok((Op::Delete, Some(id))),
             (Mode::Upsert | Mode::Update, Some(existing), Some(id)) => {
-                if would_change(&r.payload.body, existing) {
+                if would_change(&r.payload.body, existing, &settings.checkbox_tags) {
                     Ok((Op::Update, Some(id)))
                 } else {
                     let mut o = RowOutcome::new(
@@ -296,7 +298,8 @@ async fn plan_chunk<A: OrgApi>(
                 );
                 o.error_code = Some("NameRequired".into());
                 o.message = Some(format!(
-                    "name: is required to create an organization (none has {})",
+                    "row {}, name: is required to create an organization (none has {})",
+                    r.row,
                     how_named(&r.payload)
                 ));
                 o.original = Some(r.original.clone());

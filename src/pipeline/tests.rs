@@ -183,7 +183,7 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
     let (plan_tx, plan_rx) = mpsc::channel(8);
     let planner = tokio::spawn(plan::plan(
         fake.clone(),
-        PlanSettings { mode, dry_run: false, batch_size: 10 },
+        PlanSettings { mode, dry_run: false, batch_size: 10, checkbox_tags: Arc::from(vec![]) },
         row_rx,
         plan_tx,
         stop.aborted.clone(),

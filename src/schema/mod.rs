@@ -210,6 +210,15 @@ impl Schema {
         self.fields.keys().map(String::as_str)
     }
 
+    /// The tags checkbox fields add to records when set.
+    pub fn checkbox_tags(&self) -> Vec<String> {
+        self.fields
+            .values()
+            .filter(|f| f.field_type == FieldType::Checkbox)
+            .filter_map(|f| f.tag.clone())
+            .collect()
+    }
+
     /// How many fields.
     pub fn len(&self) -> usize {
         self.fields.len()
