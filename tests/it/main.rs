@@ -2,6 +2,7 @@
 
 mod client;
 mod common;
+mod import;
 mod input;
 mod recordings;
 mod sandbox_auth;
