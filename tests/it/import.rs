@@ -165,7 +165,7 @@ async fn invalid_rows_land_in_the_report_and_the_fixed_failed_file_imports_as_it
     let failed = read_csv(&failed_path);
     assert_eq!(failed.len(), 8);
     let header = csv::Reader::from_path(&failed_path).unwrap().headers().unwrap().clone();
-    assert_eq!(header.iter().last(), Some("zdbulk_error"));
+    assert_eq!(header.iter().next_back(), Some("zdbulk_error"));
     assert!(failed[0].last().unwrap().contains("'Gold' is not an option"));
 
     // Fix every cell the report named, keep the zdbulk_error column, import the file as it is.
