@@ -1,0 +1,230 @@
+//! Throughput and cost benchmarks of `zdbulk import` and `zdbulk validate` against the
+//! sandbox at `--time-scale 1` (the client's timers do not scale, so only real time gives
+//! real figures). Run all with `cargo bench --bench import`, or one with
+//! `cargo bench --bench import -- create-10s` (scenarios: create-10s, create-1s, upsert,
+//! validate-1m). Figures go to stdout; `docs/performance.md` records them.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Instant;
+
+use clap::Parser as _;
+use serde_json::Value;
+use zdbulk::sandbox::{self, SandboxConfig, SAMPLE_SEED};
+
+/// A sandbox on its own thread and runtime, as a separate server would be.
+struct Server {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(config: SandboxConfig) -> Server {
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+                let handle = sandbox::start(config, addr).await.unwrap();
+                url_tx.send(handle.url.clone()).unwrap();
+                let _ = stop_rx.await;
+                handle.shutdown().await.unwrap();
+            });
+        });
+        Server { url: url_rx.recv().unwrap(), stop: Some(stop_tx), thread: Some(thread) }
+    }
+
+    fn stats(&self) -> Value {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            reqwest::get(format!("{}/sandbox/stats", self.url)).await.unwrap().json().await.unwrap()
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|s| s.send(()));
+        let _ = self.thread.take().map(|t| t.join());
+    }
+}
+
+fn write_orgs(path: &Path, n: usize) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(w, "name,external_id,notes,organization_fields.tier,organization_fields.seats")
+        .unwrap();
+    for i in 0..n {
+        writeln!(
+            w,
+            "Bench org {i:07},bench-{i},n,{},{}",
+            ["free", "pro", "enterprise"][i % 3],
+            i % 900
+        )
+        .unwrap();
+    }
+}
+
+fn zdbulk(args: &[&str]) -> u8 {
+    let cli = zdbulk::cli::Cli::parse_from(std::iter::once("zdbulk").chain(args.iter().copied()));
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    match rt.block_on(zdbulk::run(cli)) {
+        Ok(status) => status.code(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            zdbulk::error::print_error(&e).code()
+        }
+    }
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// One import scenario: rows a minute against the bound, requests per 100 rows.
+fn import(name: &str, config: SandboxConfig, rows: usize, mode: &str, job_secs: f64) {
+    let rate = config.rate_limit as f64;
+    let jobs = config.job_limit as f64;
+    let server = Server::start(SandboxConfig { seed_json: Some(SAMPLE_SEED.into()), ..config });
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    write_orgs(&file, rows);
+    let run_dir = tmp.path().join("run");
+    std::env::set_var("ZENDESK_EMAIL", "admin@sandbox.test");
+    std::env::set_var("ZENDESK_API_TOKEN", "sandbox-token");
+    let started = Instant::now();
+    let code = zdbulk(&[
+        "import",
+        "organizations",
+        file.to_str().unwrap(),
+        "--url",
+        &server.url,
+        "--mode",
+        mode,
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let secs = started.elapsed().as_secs_f64();
+    let s = summary(&run_dir);
+    let stats = server.stats();
+    let bound = (100.0 * rate).min(jobs * 100.0 * 60.0 / job_secs);
+    let per_min = rows as f64 / secs * 60.0;
+    let requests = stats["total_requests"].as_f64().unwrap_or(0.0);
+    println!(
+        "{name}: exit {code}, {rows} rows in {secs:.1}s = {per_min:.0} rows/min; bound {bound:.0} rows/min \
+         => {:.1}% of the bound; {requests} requests = {:.3} per 100 rows; 429s {}; peak jobs {}; created {}, updated {}",
+        100.0 * per_min / bound,
+        requests / (rows as f64 / 100.0),
+        stats["rate_limited"],
+        stats["peak_jobs_in_flight"],
+        s["counts"]["created"],
+        s["counts"]["updated"],
+    );
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `zdbulk validate` on 1,000,000 rows with 8 custom fields, against the csv crate alone.
+fn validate_1m() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("big.csv");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        writeln!(w, "name,external_id,notes,organization_fields.tier,organization_fields.region,organization_fields.seats,\
+organization_fields.arr,organization_fields.renewal_date,organization_fields.partner,organization_fields.account_code,organization_fields.products").unwrap();
+        for i in 0..1_000_000usize {
+            writeln!(
+                w,
+                "Org {i:07} Ltd,ext-{i},Some notes about org {i},{},{},{},{}.50,2027-{:02}-{:02},{},ABC-{:04},support|talk",
+                ["free", "pro", "Enterprise"][i % 3],
+                ["emea", "americas", "apac"][i % 3],
+                i % 5000,
+                i % 100_000,
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 2 == 0,
+                i % 10_000,
+            )
+            .unwrap();
+        }
+    }
+    let defs = tmp.path().join("fields.csv");
+    std::fs::write(
+        &defs,
+        "key,title,type,regexp_for_validation,tag,options\n\
+         tier,Tier,dropdown,,,Free=free; Pro=pro; Enterprise=enterprise\n\
+         region,Region,dropdown,,,EMEA=emea; Americas=americas; APAC=apac\n\
+         seats,Seats,integer,,,\narr,ARR,decimal,,,\nrenewal_date,Renewal,date,,,\n\
+         partner,Partner,checkbox,,partner_org,\naccount_code,Code,regexp,^[A-Z]{3}-[0-9]{4}$,,\n\
+         products,Products,multiselect,,,Support=support; Guide=guide; Talk=talk; Chat=chat\n",
+    )
+    .unwrap();
+    let size_mb = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+    let started = Instant::now();
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let mut fields = 0usize;
+    for record in reader.records() {
+        fields += record.unwrap().len();
+    }
+    let csv_secs = started.elapsed().as_secs_f64();
+    let before = peak_rss_mb();
+    let run_dir = tmp.path().join("run");
+    let started = Instant::now();
+    let code = zdbulk(&[
+        "validate",
+        "organizations",
+        file.to_str().unwrap(),
+        "--fields",
+        defs.to_str().unwrap(),
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let secs = started.elapsed().as_secs_f64();
+    let s = summary(&run_dir);
+    println!(
+        "validate-1m: exit {code}, {size_mb:.0} MB file, {} rows valid {}; csv crate alone {csv_secs:.2}s ({fields} fields); \
+         zdbulk validate {secs:.2}s = {:.2}x; peak RSS {:.0} MB (before validate {before:.0} MB)",
+        s["rows"],
+        s["counts"]["valid"],
+        secs / csv_secs,
+        peak_rss_mb()
+    );
+}
+
+fn main() {
+    let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    if run("create-10s") {
+        // Zendesk-like jobs: 2 s queued + 100 × 80 ms = 10 s; the job window binds.
+        import("create-10s", SandboxConfig::default(), 45_000, "create", 10.0);
+    }
+    if run("create-1s") {
+        // 1 s jobs: 200 ms queued + 100 × 8 ms; the request budget binds.
+        let config =
+            SandboxConfig { job_delay_ms: 200, job_item_ms: 8, ..SandboxConfig::default() };
+        import("create-1s", config, 140_000, "create", 1.0);
+    }
+    if run("upsert") {
+        import("upsert", SandboxConfig::default(), 15_000, "upsert", 10.0);
+    }
+    if run("validate-1m") {
+        validate_1m();
+    }
+}
