@@ -391,3 +391,45 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_exits_130_with_every_row_in_the_report() {
+    // Slow jobs, so the run is still busy when it is interrupted.
+    let sb = sandbox(SandboxConfig { job_delay_ms: 60_000, ..SandboxConfig::default() });
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    write_orgs(&file, 500, |_| "n".into());
+    let run_dir = tmp.path().join("run");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zdbulk"))
+        .current_dir(tmp.path())
+        .args(["import", "organizations"])
+        .arg(&file)
+        .args(["--url", &sb.url, "--quiet", "--run-dir"])
+        .arg(&run_dir)
+        .env("ZENDESK_EMAIL", "admin@sandbox.test")
+        .env("ZENDESK_API_TOKEN", "sandbox-token")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until all five jobs are queued, then interrupt.
+    for _ in 0..200 {
+        if stats(&sb).await["jobs_in_flight"].as_u64() == Some(5) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = read_csv(&run_dir.join("report.csv"));
+    assert_eq!(report.len(), 500, "every row has a line");
+    assert_eq!(count(&report, "skipped"), 500);
+    assert!(report[0][7].contains("was in flight"), "{:?}", report[0]);
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["exit_code"], 130);
+}
