@@ -400,7 +400,7 @@ async fn ctrl_c_exits_130_with_every_row_in_the_report() {
     let file = tmp.path().join("orgs.csv");
     write_orgs(&file, 500, |_| "n".into());
     let run_dir = tmp.path().join("run");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zdbulk"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zdbulk"))
         .current_dir(tmp.path())
         .args(["import", "organizations"])
         .arg(&file)
