@@ -71,8 +71,11 @@ pub fn print_error(err: &anyhow::Error) -> ExitStatus {
     for cause in chain {
         eprintln!("  caused by: {cause}");
     }
-    err.chain()
-        .find_map(|c| c.downcast_ref::<StatusError>().map(|s| s.status))
+    // `downcast_ref` sees through context layers (a `StatusError` added with `.context()`);
+    // the chain finds one that is a cause.
+    err.downcast_ref::<StatusError>()
+        .map(|s| s.status)
+        .or_else(|| err.chain().find_map(|c| c.downcast_ref::<StatusError>().map(|s| s.status)))
         .unwrap_or(ExitStatus::Usage)
 }
 
@@ -93,6 +96,11 @@ mod tests {
     fn status_is_found_through_context() {
         let err = api_error("retries exhausted").context("failed to import");
         assert_eq!(print_error(&err), ExitStatus::Api);
+        let wrapped = anyhow::anyhow!("401").context(StatusError {
+            message: "failed to read fields".into(),
+            status: ExitStatus::Api,
+        });
+        assert_eq!(print_error(&wrapped.context("outer")), ExitStatus::Api);
         let plain = anyhow::anyhow!("bad flag");
         assert_eq!(print_error(&plain), ExitStatus::Usage);
     }

@@ -175,9 +175,14 @@ pub async fn run<A: OrgApi>(
             );
         }
 
+        // An interrupt (Ctrl-C) stops the run like a dead API does, but exits 130.
+        if fatal.is_none() && *stop.interrupt.borrow_and_update() {
+            reporter.on_wait("interrupted; settling the rows in flight");
+            e.abandon_in_flight(report, reporter, "the run was interrupted")?;
+            fatal = Some(Interrupted.into());
+        }
         let idle = submitting.is_empty() && recovering.is_empty() && polling.is_none();
-        if e.in_flight.is_empty() && e.retry.is_empty() && idle && (!input_open || fatal.is_some())
-        {
+        if e.in_flight.is_empty() && e.retry.is_empty() && idle && !input_open && fatal.is_none() {
             break;
         }
         if let Some(err) = fatal.take() {
@@ -190,7 +195,6 @@ pub async fn run<A: OrgApi>(
         }
 
         let poll_at = e.next_poll_at();
-        let interrupted = *stop.interrupt.borrow();
         let can_take =
             fatal.is_none() && input_open && e.in_flight.len() + submitting.len() < e.window;
         tokio::select! {
@@ -257,13 +261,8 @@ pub async fn run<A: OrgApi>(
                     }
                 }
             }
-            _ = stop.interrupt.changed(), if fatal.is_none() && !interrupted => {
-                if *stop.interrupt.borrow() {
-                    reporter.on_wait("interrupted; settling the rows in flight");
-                    e.abandon_in_flight(report, reporter, "the run was interrupted")?;
-                    fatal = Some(Interrupted.into());
-                }
-            }
+            // Wakes the loop; the interrupt is handled at its top.
+            _ = stop.interrupt.changed(), if fatal.is_none() => {}
             msg = rx.recv(), if can_take => {
                 match msg {
                     Some(PlanMsg::Outcome(o)) => settle(report, reporter, o)?,

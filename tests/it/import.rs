@@ -398,20 +398,20 @@ async fn ctrl_c_exits_130_with_every_row_in_the_report() {
     let sb = sandbox(SandboxConfig { job_delay_ms: 60_000, ..SandboxConfig::default() });
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("orgs.csv");
-    write_orgs(&file, 500, |_| "n".into());
+    write_orgs(&file, 2_000, |_| "n".into());
     let run_dir = tmp.path().join("run");
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zdbulk"))
         .current_dir(tmp.path())
         .args(["import", "organizations"])
         .arg(&file)
-        .args(["--url", &sb.url, "--quiet", "--run-dir"])
+        .args(["--url", &sb.url, "--quiet", "--max-jobs", "5", "--run-dir"])
         .arg(&run_dir)
         .env("ZENDESK_EMAIL", "admin@sandbox.test")
         .env("ZENDESK_API_TOKEN", "sandbox-token")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until all five jobs are queued, then interrupt.
+    // Wait until five jobs are queued (the window), then interrupt.
     for _ in 0..200 {
         if stats(&sb).await["jobs_in_flight"].as_u64() == Some(5) {
             break;
@@ -426,10 +426,63 @@ async fn ctrl_c_exits_130_with_every_row_in_the_report() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     let report = read_csv(&run_dir.join("report.csv"));
-    assert_eq!(report.len(), 500, "every row has a line");
-    assert_eq!(count(&report, "skipped"), 500);
-    assert!(report[0][7].contains("was in flight"), "{:?}", report[0]);
+    assert_eq!(report.len(), 2_000, "every row has a line");
+    assert_eq!(count(&report, "skipped"), 2_000);
+    let in_flight = report.iter().filter(|r| r[7].contains("was in flight")).count();
+    assert_eq!(in_flight, 500, "the five jobs' rows are named as in flight");
+    assert!(report[1999][7].starts_with("not sent"), "{:?}", report[1999]);
     let summary: Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["exit_code"], 130);
+}
+
+#[test]
+fn wrong_credentials_exit_3_and_name_the_problem_without_the_secret() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    write_orgs(&file, 3, |_| "n".into());
+    let out = zdbulk()
+        .current_dir(tmp.path())
+        .args(["import", "organizations"])
+        .arg(&file)
+        .args(["--url", &sb.url, "--quiet"])
+        .env("ZENDESK_EMAIL", "admin@sandbox.test")
+        .env("ZENDESK_API_TOKEN", "not-the-token-s3cr3t")
+        .env("ZDBULK_TEST_NO_RETRY_DELAY", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("error: failed to read the account's organization fields"), "{stderr}");
+    assert!(stderr.contains("Couldn't authenticate you"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "the token is never printed: {stderr}");
+}
+
+#[test]
+fn no_target_or_no_credentials_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    write_orgs(&file, 3, |_| "n".into());
+    zdbulk()
+        .current_dir(tmp.path())
+        .args(["import", "organizations"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no target: give --sandbox"));
+    zdbulk()
+        .current_dir(tmp.path())
+        .args(["import", "organizations"])
+        .arg(&file)
+        .args(["--subdomain", "acme"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no credentials: set ZENDESK_OAUTH_TOKEN"));
+    zdbulk()
+        .current_dir(tmp.path())
+        .args(["import", "organizations", "missing.csv", "--sandbox"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("missing.csv"));
 }
