@@ -1,6 +1,7 @@
 //! Sandbox persistence and seeds: `--state` survives a restart with the same ids and working
 //! unique indexes, the embedded sandbox's seed is applied once, and a bad `--seed` stops the
-//! start with an error naming the section and index.
+//! start with an error naming the section and index. Also the users ↔ memberships link the
+//! store must keep consistent (a user's `organization_id` is their default membership's).
 
 use std::path::Path;
 
@@ -208,6 +209,43 @@ async fn a_users_organization_id_follows_their_default_membership() {
     let a = api.delete(&format!("/api/v2/organization_memberships/{}", memberships[1])).await;
     assert_eq!(a.status, 204);
     assert_eq!(default_org(&api, user_id).await, (Value::Null, Value::Null));
+}
+
+/// Deleting an organization leaves no user pointing at it: the user's `organization_id`
+/// moves to their next default membership, or to null.
+#[tokio::test]
+async fn deleting_an_organization_moves_its_users_organization_id() {
+    let sb = TestSandbox::fast();
+    let api = sb.api();
+    let mut orgs = Vec::new();
+    for name in ["Doomed", "Survivor"] {
+        let org =
+            post_created(&api, "/api/v2/organizations", json!({"organization": {"name": name}}))
+                .await;
+        orgs.push(org["organization"]["id"].as_u64().unwrap());
+    }
+    // `only` belongs to the doomed organization alone, `both` to both (doomed first).
+    let mut users = Vec::new();
+    for (name, email) in [("Only", "only@x.test"), ("Both", "both@x.test")] {
+        let user = post_created(
+            &api,
+            "/api/v2/users",
+            json!({"user": {"name": name, "email": email, "organization_id": orgs[0]}}),
+        )
+        .await;
+        assert_eq!(user["user"]["organization_id"], orgs[0]);
+        users.push(user["user"]["id"].as_u64().unwrap());
+    }
+    post_created(
+        &api,
+        "/api/v2/organization_memberships",
+        json!({"organization_membership": {"user_id": users[1], "organization_id": orgs[1]}}),
+    )
+    .await;
+    let a = api.delete(&format!("/api/v2/organizations/{}", orgs[0])).await;
+    assert_eq!(a.status, 204);
+    assert_eq!(default_org(&api, users[0]).await, (Value::Null, Value::Null));
+    assert_eq!(default_org(&api, users[1]).await, (json!(orgs[1]), json!(orgs[1])));
 }
 
 const SAMPLE_ORG_FIELDS: [&str; 10] = [
