@@ -31,9 +31,10 @@ async fn stats(api: &Api) -> Value {
 
 #[tokio::test]
 async fn the_31st_job_in_flight_is_refused_with_too_many_jobs() {
-    // Jobs stay queued for 3 s: long enough to fill the window, short enough to drain it.
+    // Jobs stay queued for 5 s: long enough to fill the window on a loaded machine, short
+    // enough to drain it.
     let sb =
-        TestSandbox::start(SandboxConfig { job_delay_ms: 3000, job_item_ms: 0, ..fast_config() });
+        TestSandbox::start(SandboxConfig { job_delay_ms: 5000, job_item_ms: 0, ..fast_config() });
     let api = sb.api();
     let mut ids = Vec::new();
     for i in 0..30 {
@@ -92,6 +93,8 @@ async fn job_limit_knob_sets_the_window() {
 struct Binary {
     child: Child,
     url: String,
+    /// Kept open: the banner goes on after its first line, and a closed pipe would kill it.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Drop for Binary {
@@ -109,11 +112,12 @@ fn spawn_binary(args: &[&str]) -> Binary {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("zdbulk sandbox starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    stdout.read_line(&mut first).unwrap();
     let url = first.trim().rsplit(' ').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "first line names the URL: {first}");
-    Binary { child, url }
+    Binary { child, url, _stdout: stdout }
 }
 
 #[tokio::test]
