@@ -1,5 +1,7 @@
 //! `zdbulk sandbox`: serve a Zendesk-compatible account until interrupted.
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
 
 use crate::cli::SandboxArgs;
@@ -53,20 +55,23 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
         .context("failed to start the sandbox")?;
     // These are the sandbox's own throwaway credentials, printed once so the user can copy
     // them; they are never a real account's secret.
-    println!("zdbulk sandbox listening on {}", handle.url);
-    println!(
-        "  API token:  --url {} with ZENDESK_EMAIL={} ZENDESK_API_TOKEN={}",
-        handle.url, args.email, args.api_token
+    let banner = format!(
+        "zdbulk sandbox listening on {url}\n\
+         \x20 API token:  --url {url} with ZENDESK_EMAIL={email} ZENDESK_API_TOKEN={token}\n\
+         \x20 OAuth:      ZENDESK_CLIENT_ID={id} ZENDESK_CLIENT_SECRET={secret}\n\
+         \x20 curl -u {email}/token:{token} {url}/api/v2/organizations.json\n\
+         \x20 counters:   {url}/sandbox/stats\n",
+        url = handle.url,
+        email = args.email,
+        token = args.api_token,
+        id = args.client_id,
+        secret = args.client_secret,
     );
-    println!(
-        "  OAuth:      ZENDESK_CLIENT_ID={} ZENDESK_CLIENT_SECRET={}",
-        args.client_id, args.client_secret
-    );
-    println!(
-        "  curl -u {}/token:{} {}/api/v2/organizations.json",
-        args.email, args.api_token, handle.url
-    );
-    println!("  counters:   {}/sandbox/stats", handle.url);
+    // A closed stdout (`zdbulk sandbox | head -1`) must not stop the server: the banner is
+    // best effort.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = handle.wait() => {}

@@ -53,7 +53,8 @@ impl Default for EngineSettings {
         EngineSettings {
             max_jobs: 30,
             max_attempts: 3,
-            initial_job_estimate: Duration::from_secs(2),
+            // Zendesk's jobs take seconds (a recorded one stayed queued over 10 s).
+            initial_job_estimate: Duration::from_secs(5),
             min_poll_gap: Duration::from_millis(150),
             missing_polls: 5,
         }
@@ -88,6 +89,8 @@ struct InFlight {
     batch: Batch,
     submitted: Instant,
     misses: u32,
+    /// A poll has seen this job queued or working.
+    seen_pending: bool,
 }
 
 type Submitted = (u64, Batch, Result<String, SubmitError>);
@@ -203,7 +206,7 @@ pub async fn run<A: OrgApi>(
                     Ok(job_id) => {
                         journal.append(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
                         e.stats.jobs += 1;
-                        e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0 });
+                        e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0, seen_pending: false });
                         e.stats.peak_in_flight = e.stats.peak_in_flight.max(e.in_flight.len());
                         reporter.on_jobs_in_flight(e.in_flight.len());
                     }
@@ -239,7 +242,6 @@ pub async fn run<A: OrgApi>(
             }
             Some(result) = async { match polling.as_mut() { Some(p) => Some(p.await), None => None } } => {
                 polling = None;
-                e.last_poll = Some(Instant::now());
                 match result {
                     Ok(states) => e.absorb(states, report, reporter, journal, &mut recovering)?,
                     Err(err) => {
@@ -275,6 +277,7 @@ pub async fn run<A: OrgApi>(
                 let ids: Vec<String> = e.in_flight.keys().cloned().collect();
                 let api = e.api.clone();
                 e.stats.polls += 1;
+                e.last_poll = Some(Instant::now());
                 polling = Some(async move { api.poll(ids).await }.boxed());
             }
         }
@@ -295,34 +298,30 @@ struct Engine<A> {
 }
 
 impl<A: OrgApi> Engine<A> {
-    /// When to poll next: when the oldest job is expected to be done (a little before, to
-    /// learn if jobs got faster), or soon after if it is already overdue.
+    /// When to poll next: when the oldest job is expected to be done. Once it is overdue,
+    /// poll again soon (a twentieth of a job's time) while it is only a little late, then back
+    /// off in proportion to its age, so a wrong first guess costs a handful of polls.
     fn next_poll_at(&self) -> Option<Instant> {
         let oldest = self.in_flight.values().map(|j| j.submitted).min()?;
-        let expected = oldest + self.estimate.mul_f64(0.9);
-        let floor = match self.last_poll {
-            Some(t) => {
-                let now = Instant::now();
-                // Overdue: back off in proportion to the oldest job's age, so a wrong first
-                // guess of job time costs a handful of polls, not one every quarter second.
-                let gap = if now > expected {
-                    (now - oldest).mul_f64(0.25).max(self.settings.min_poll_gap)
-                } else {
-                    self.settings.min_poll_gap
-                };
-                t + gap
-            }
-            None => Instant::now(),
+        let expected = oldest + self.estimate;
+        let Some(last) = self.last_poll else { return Some(expected) };
+        let now = Instant::now();
+        let age = now.saturating_duration_since(oldest);
+        let gap = if now <= expected {
+            self.settings.min_poll_gap
+        } else if age < self.estimate.mul_f64(1.5) {
+            self.estimate.mul_f64(0.05).max(self.settings.min_poll_gap)
+        } else {
+            age.mul_f64(0.25).max(self.settings.min_poll_gap)
         };
-        Some(expected.max(floor))
+        Some(expected.max(last + gap))
     }
 
-    fn learn(&mut self, took: Duration) {
-        self.estimate = if took > self.estimate {
-            took
-        } else {
-            self.estimate.mul_f64(0.8) + took.mul_f64(0.2)
-        };
+    /// Learns how long jobs take from the oldest job a poll found done (`age`: its age when
+    /// the poll was sent). Seen pending before, `age` is a tight upper bound: use it. Done at
+    /// the first look, the job may have been done long before: probe 15 % shorter next time.
+    fn learn(&mut self, age: Duration, seen_pending: bool) {
+        self.estimate = if seen_pending || age > self.estimate { age } else { age.mul_f64(0.85) };
     }
 
     fn absorb(
@@ -334,11 +333,26 @@ impl<A: OrgApi> Engine<A> {
         recovering: &mut FuturesUnordered<BoxFuture<'static, Recovered>>,
     ) -> anyhow::Result<()> {
         let answered: HashMap<String, JobState> = states.into_iter().collect();
-        let ids: Vec<String> = self.in_flight.keys().cloned().collect();
-        for id in ids {
+        let sent = self.last_poll.unwrap_or_else(Instant::now);
+        let mut ids: Vec<(Instant, String)> =
+            self.in_flight.iter().map(|(id, j)| (j.submitted, id.clone())).collect();
+        ids.sort();
+        let mut learned = false;
+        for (_, id) in ids {
             let state = answered.get(&id).cloned().unwrap_or(JobState::Missing);
             let end = match state {
-                JobState::Pending => continue,
+                JobState::Pending => {
+                    if let Some(job) = self.in_flight.get_mut(&id) {
+                        job.seen_pending = true;
+                        // Still running at this age: jobs take at least this long.
+                        let age = sent.saturating_duration_since(job.submitted);
+                        if !learned && age > self.estimate {
+                            self.estimate = age;
+                        }
+                    }
+                    learned = true;
+                    continue;
+                }
                 JobState::Missing => {
                     let Some(job) = self.in_flight.get_mut(&id) else { continue };
                     job.misses += 1;
@@ -350,7 +364,10 @@ impl<A: OrgApi> Engine<A> {
                 JobState::Done(end) => end,
             };
             let Some(job) = self.in_flight.remove(&id) else { continue };
-            self.learn(job.submitted.elapsed());
+            if !learned {
+                self.learn(sent.saturating_duration_since(job.submitted), job.seen_pending);
+                learned = true;
+            }
             if self.window < self.settings.max_jobs {
                 self.window += 1;
             }

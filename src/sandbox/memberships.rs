@@ -116,6 +116,21 @@ impl MembershipTable {
     }
 }
 
+/// Points a user's `organization_id` at the organization of their default membership, or
+/// at none: Zendesk's `organization_id` is the default organization.
+fn sync_user(store: &mut Store, user_id: u64) {
+    let org = store
+        .memberships
+        .by_user
+        .get(&user_id)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| store.memberships.memberships.get(id))
+        .find(|m| m.default)
+        .map(|m| m.organization_id);
+    store.users.set_organization_id(user_id, org);
+}
+
 /// Creates a membership without checks; the first of a user becomes their default.
 fn add(store: &mut Store, ctx: &Ctx, user_id: u64, org_id: u64, view_tickets: bool) -> u64 {
     let id = store.next_id();
@@ -129,6 +144,7 @@ fn add(store: &mut Store, ctx: &Ctx, user_id: u64, org_id: u64, view_tickets: bo
         created_at: ctx.now.clone(),
         updated_at: ctx.now.clone(),
     });
+    sync_user(store, user_id);
     id
 }
 
@@ -157,6 +173,7 @@ pub fn remove_organization(store: &mut Store, org_id: u64) {
     for id in ids {
         if let Some(m) = store.memberships.remove(id) {
             store.memberships.promote_default(m.user_id);
+            sync_user(store, m.user_id);
         }
     }
 }
@@ -166,6 +183,7 @@ fn destroy(store: &mut Store, id: u64) -> bool {
     match store.memberships.remove(id) {
         Some(m) => {
             store.memberships.promote_default(m.user_id);
+            sync_user(store, m.user_id);
             true
         }
         None => false,
