@@ -211,15 +211,10 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             eprintln!("warning: {w}");
         }
     }
-    let duplicates = tokio::task::block_in_place(|| {
-        Duplicates::scan(&args.file, args.sheet.as_deref(), &mapped)
-    })?;
     let failed_format = match format {
         InputFormat::Xlsx { .. } => FailedFormat::Xlsx,
         InputFormat::Csv { .. } => FailedFormat::Csv,
     };
-    let failed = FailedRows::create(&dir, failed_format, header.clone())?;
-    let mut report = ReportWriter::create(&dir, failed)?;
     let mode = mode_of(args.mode);
     let empty = match args.empty_cells {
         CliEmpty::Keep => EmptyCells::Keep,
@@ -227,12 +222,31 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
     };
 
     let mut run = RunResult::default();
-    if validate {
-        let checker =
-            RowChecker { mapped: &mapped, schema: &schema, empty, mode, duplicates: &duplicates };
-        run.rows = tokio::task::block_in_place(|| validate_rows(input, &checker, &mut report))?;
+    let (counts, rows) = if validate {
+        let sheet = args.sheet.as_deref();
+        tokio::task::block_in_place(|| {
+            validate_file(
+                input,
+                &args.file,
+                sheet,
+                &mapped,
+                &schema,
+                empty,
+                mode,
+                &dir,
+                failed_format,
+                &header,
+            )
+        })?
     } else {
         let client = client.context("an import needs an account")?;
+        // Rows sharing a name or external id are found first: both must be refused before
+        // either is sent.
+        let duplicates = tokio::task::block_in_place(|| {
+            Duplicates::scan(&args.file, args.sheet.as_deref(), &mapped)
+        })?;
+        let failed = FailedRows::create(&dir, failed_format, header.clone())?;
+        let mut report = ReportWriter::create(&dir, failed)?;
         run = import_rows(
             &args,
             client,
@@ -246,8 +260,10 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             &mut report,
         )
         .await?;
-    }
-    let counts = report.finish(run.rows).context("failed to finish the report")?;
+        let counts = report.finish(run.rows).context("failed to finish the report")?;
+        (counts, run.rows)
+    };
+    run.rows = rows;
     let warnings = {
         let mut w = warnings;
         w.extend(run.warnings.iter().cloned());
@@ -322,15 +338,71 @@ struct RunResult {
 }
 
 /// `zdbulk validate`: every row checked, `valid` or `invalid`, nothing sent.
-fn validate_rows(
+///
+/// One pass, assuming no name or external id repeats, while noting every one; if some did
+/// repeat, the rows written `valid` before their twin was seen are wrong, so the report is
+/// written again with the complete index. Files without duplicates are read once.
+#[allow(clippy::too_many_arguments)]
+fn validate_file(
+    input: crate::input::Input,
+    file: &Path,
+    sheet: Option<&str>,
+    mapped: &MappedHeader,
+    schema: &Schema,
+    empty: EmptyCells,
+    mode: Mode,
+    dir: &Path,
+    failed_format: FailedFormat,
+    header: &[String],
+) -> anyhow::Result<(std::collections::BTreeMap<RowStatus, usize>, usize)> {
+    let none = Duplicates::new();
+    let mut seen = Duplicates::new();
+    let mut first = std::collections::HashMap::new();
+    let keys = rows::key_columns(mapped);
+    let (counts, n) = validate_pass(
+        input,
+        &RowChecker::new(mapped, schema, empty, mode, &none),
+        dir,
+        failed_format,
+        header,
+        |row| {
+            for &(kind, i) in &keys {
+                if let Some(v) = row.cells.get(i) {
+                    seen.observe(&mut first, kind, v, row.number);
+                }
+            }
+        },
+    )?;
+    if !seen.any() {
+        return Ok((counts, n));
+    }
+    drop(first);
+    let input = open_input(file, sheet)?;
+    validate_pass(
+        input,
+        &RowChecker::new(mapped, schema, empty, mode, &seen),
+        dir,
+        failed_format,
+        header,
+        |_| {},
+    )
+}
+
+fn validate_pass(
     input: crate::input::Input,
     checker: &RowChecker<'_>,
-    report: &mut ReportWriter,
-) -> anyhow::Result<usize> {
+    dir: &Path,
+    failed_format: FailedFormat,
+    header: &[String],
+    mut observe: impl FnMut(&crate::input::Row),
+) -> anyhow::Result<(std::collections::BTreeMap<RowStatus, usize>, usize)> {
+    let failed = FailedRows::create(dir, failed_format, header.to_vec())?;
+    let mut report = ReportWriter::create(dir, failed)?;
     let mut n = 0;
     let mut input = input;
     for (seq, row) in input.by_ref().enumerate() {
         let row = row?;
+        observe(&row);
         let outcome = match checker.check(seq, row) {
             RowIn::Settled(o) => o,
             RowIn::Valid(v) => {
@@ -343,7 +415,8 @@ fn validate_rows(
     for w in input.warnings() {
         eprintln!("warning: {w}");
     }
-    Ok(n)
+    let counts = report.finish(n).context("failed to finish the report")?;
+    Ok((counts, n))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -376,8 +449,7 @@ async fn import_rows(
     let (path, sheet) = (args.file.clone(), args.sheet.clone());
     let reader = std::thread::spawn(move || -> anyhow::Result<(usize, Vec<String>)> {
         let input = open_input(&path, sheet.as_deref())?;
-        let checker =
-            RowChecker { mapped: &mapped, schema: &schema, empty, mode, duplicates: &duplicates };
+        let checker = RowChecker::new(&mapped, &schema, empty, mode, &duplicates);
         let mut input = input;
         let mut n = 0;
         for (seq, row) in input.by_ref().enumerate() {

@@ -22,65 +22,125 @@ pub struct Duplicates {
     rows: HashMap<(u8, u64), Vec<u32>>,
 }
 
+/// Hashes a name or external id as compared: trimmed, case-folded, with no allocation.
 fn key_hash(kind: u8, value: &str) -> u64 {
     let mut h = DefaultHasher::new();
     kind.hash(&mut h);
-    value.trim().to_lowercase().hash(&mut h);
+    for c in value.trim().chars().flat_map(char::to_lowercase) {
+        c.hash(&mut h);
+    }
     h.finish()
 }
 
 impl Duplicates {
+    /// An empty index.
+    pub fn new() -> Duplicates {
+        Duplicates::default()
+    }
+
+    /// Notes that `row` has this `kind` value (0 name, 1 external id).
+    pub fn observe(
+        &mut self,
+        first: &mut HashMap<(u8, u64), u32>,
+        kind: u8,
+        value: &str,
+        row: usize,
+    ) {
+        if value.trim().is_empty() {
+            return;
+        }
+        let key = (kind, key_hash(kind, value));
+        let n = row as u32;
+        match first.get(&key) {
+            None => {
+                first.insert(key, n);
+            }
+            Some(&f) => self.rows.entry(key).or_insert_with(|| vec![f]).push(n),
+        }
+    }
+
     /// Reads the file once and records every name and external id that appears twice.
     pub fn scan(
         path: &Path,
         sheet: Option<&str>,
         mapped: &MappedHeader,
     ) -> anyhow::Result<Duplicates> {
-        let cols: Vec<(u8, usize)> = [(0u8, "name"), (1u8, "external_id")]
-            .into_iter()
-            .filter_map(|(k, c)| mapped.index_of(c).map(|i| (k, i)))
-            .collect();
+        let cols = key_columns(mapped);
+        let mut dups = Duplicates::new();
         if cols.is_empty() {
-            return Ok(Duplicates::default());
+            return Ok(dups);
         }
-        let mut first: HashMap<(u8, u64), u32> = HashMap::new();
-        let mut dups: HashMap<(u8, u64), Vec<u32>> = HashMap::new();
+        let mut first = HashMap::new();
         for row in open_input(path, sheet)? {
             let row = row?;
             for &(kind, i) in &cols {
-                let Some(v) = row.cells.get(i).filter(|v| !v.trim().is_empty()) else { continue };
-                let key = (kind, key_hash(kind, v));
-                let n = row.number as u32;
-                match first.get(&key) {
-                    None => {
-                        first.insert(key, n);
-                    }
-                    Some(&f) => dups.entry(key).or_insert_with(|| vec![f]).push(n),
+                if let Some(v) = row.cells.get(i) {
+                    dups.observe(&mut first, kind, v, row.number);
                 }
             }
         }
-        Ok(Duplicates { rows: dups })
+        Ok(dups)
     }
 
     /// The other rows sharing this row's `kind` value (0 name, 1 external id), if any.
     fn others(&self, kind: u8, value: &str, row: usize) -> Option<Vec<u32>> {
+        if self.rows.is_empty() {
+            return None;
+        }
         let rows = self.rows.get(&(kind, key_hash(kind, value)))?;
         Some(rows.iter().copied().filter(|r| *r as usize != row).collect())
     }
+
+    /// Whether some name or external id appears twice.
+    pub fn any(&self) -> bool {
+        !self.rows.is_empty()
+    }
 }
 
-/// Everything needed to check one row.
+/// The columns whose values must be unique in a file: (0 name | 1 external id, index).
+pub fn key_columns(mapped: &MappedHeader) -> Vec<(u8, usize)> {
+    [(0u8, "name"), (1u8, "external_id")]
+        .into_iter()
+        .filter_map(|(k, c)| mapped.index_of(c).map(|i| (k, i)))
+        .collect()
+}
+
+/// Everything needed to check one row, with the header's lookups done once.
 pub struct RowChecker<'a> {
-    /// The header mapping.
-    pub mapped: &'a MappedHeader,
-    /// The account's (or the file's) field definitions.
-    pub schema: &'a Schema,
-    /// What empty cells mean.
-    pub empty: EmptyCells,
-    /// The import mode.
-    pub mode: Mode,
-    /// In-file duplicates.
-    pub duplicates: &'a Duplicates,
+    schema: &'a Schema,
+    empty: EmptyCells,
+    mode: Mode,
+    duplicates: &'a Duplicates,
+    /// (API column, cell index, list separator) of every mapped column.
+    columns: Vec<(&'a str, usize, ListSeparator)>,
+    name: Option<usize>,
+    external_id: Option<usize>,
+    id: Option<usize>,
+}
+
+impl<'a> RowChecker<'a> {
+    /// A checker for rows under this header.
+    pub fn new(
+        mapped: &'a MappedHeader,
+        schema: &'a Schema,
+        empty: EmptyCells,
+        mode: Mode,
+        duplicates: &'a Duplicates,
+    ) -> RowChecker<'a> {
+        RowChecker {
+            schema,
+            empty,
+            mode,
+            duplicates,
+            columns: mapped
+                .mapped()
+                .map(|c| (c.canonical.as_str(), c.index, c.separator.unwrap_or(ListSeparator::Any)))
+                .collect(),
+            name: mapped.index_of("name"),
+            external_id: mapped.index_of("external_id"),
+            id: mapped.index_of("id"),
+        }
+    }
 }
 
 fn invalid(seq: usize, row: &Row, key: String, message: String) -> RowIn {
@@ -98,28 +158,28 @@ fn join_rows(rows: &[u32]) -> String {
 impl RowChecker<'_> {
     /// Checks one data row (`seq` is its 0-based position).
     pub fn check(&self, seq: usize, row: Row) -> RowIn {
-        let cell =
-            |c: &str| self.mapped.index_of(c).and_then(|i| row.cells.get(i)).map(|s| s.trim());
-        let key = cell("external_id")
+        let cell = |i: Option<usize>| i.and_then(|i| row.cells.get(i)).map(|s| s.trim());
+        let key = cell(self.external_id)
             .filter(|s| !s.is_empty())
-            .or(cell("name").filter(|s| !s.is_empty()))
-            .or(cell("id"))
+            .or(cell(self.name).filter(|s| !s.is_empty()))
+            .or(cell(self.id))
             .unwrap_or("")
             .to_string();
         if let Some(problem) = &row.problem {
             return invalid(seq, &row, key, format!("row {}, {problem}", row.number));
         }
         let cells: Vec<(&str, &str, ListSeparator)> = self
-            .mapped
-            .mapped()
-            .map(|c| {
-                let raw = row.cells.get(c.index).map(String::as_str).unwrap_or("");
-                (c.canonical.as_str(), raw, c.separator.unwrap_or(ListSeparator::Any))
+            .columns
+            .iter()
+            .map(|&(canonical, i, sep)| {
+                (canonical, row.cells.get(i).map(String::as_str).unwrap_or(""), sep)
             })
             .collect();
         let mut messages = Vec::new();
-        for (kind, column) in [(0u8, "name"), (1u8, "external_id")] {
-            if let Some(v) = cell(column).filter(|v| !v.is_empty()) {
+        for (kind, column, idx) in
+            [(0u8, "name", self.name), (1u8, "external_id", self.external_id)]
+        {
+            if let Some(v) = cell(idx).filter(|v| !v.is_empty()) {
                 if let Some(others) = self.duplicates.others(kind, v, row.number) {
                     messages.push(format!(
                         "row {}, {column}: '{v}' is also on row {} of this file (case-insensitive)",
