@@ -83,6 +83,12 @@ impl ReportWriter {
         if outcome.seq < self.next || self.pending.contains_key(&outcome.seq) {
             return Err(ReportError::Duplicate { row: outcome.row });
         }
+        if outcome.seq == self.next && self.pending.is_empty() {
+            // The common case (in-order rows): no detour through the pending map.
+            self.write(outcome)?;
+            self.next += 1;
+            return Ok(());
+        }
         self.pending.insert(outcome.seq, outcome);
         self.peak_pending = self.peak_pending.max(self.pending.len());
         while let Some(outcome) = self.pending.remove(&self.next) {
@@ -94,18 +100,20 @@ impl ReportWriter {
 
     fn write(&mut self, o: RowOutcome) -> Result<(), ReportError> {
         *self.counts.entry(o.status).or_default() += 1;
-        let record = [
-            o.row.to_string(),
-            o.key.clone(),
-            o.action.as_str().to_string(),
-            o.status.as_str().to_string(),
-            o.zendesk_id.map(|i| i.to_string()).unwrap_or_default(),
-            o.job_id.clone().unwrap_or_default(),
-            o.error_code.clone().unwrap_or_default(),
-            o.message.clone().unwrap_or_default(),
+        let row = o.row.to_string();
+        let id = o.zendesk_id.map(|i| i.to_string()).unwrap_or_default();
+        let record: [&str; 8] = [
+            &row,
+            &o.key,
+            o.action.as_str(),
+            o.status.as_str(),
+            &id,
+            o.job_id.as_deref().unwrap_or(""),
+            o.error_code.as_deref().unwrap_or(""),
+            o.message.as_deref().unwrap_or(""),
         ];
         self.writer
-            .write_record(&record)
+            .write_record(record)
             .map_err(|source| ReportError::Write { path: self.path.clone(), source })?;
         if o.status.is_failure() {
             self.failed.push(&o)?;

@@ -53,8 +53,9 @@ impl Default for EngineSettings {
         EngineSettings {
             max_jobs: 30,
             max_attempts: 3,
-            // Zendesk's jobs take seconds (a recorded one stayed queued over 10 s).
-            initial_job_estimate: Duration::from_secs(5),
+            // A first guess on the short side: it grows by half at each poll that finds the
+            // job still running, so long jobs cost a few polls and short ones no waiting.
+            initial_job_estimate: Duration::from_secs(1),
             min_poll_gap: Duration::from_millis(150),
             missing_polls: 5,
         }
@@ -131,6 +132,7 @@ pub async fn run<A: OrgApi>(
         retry: VecDeque::new(),
         next_batch: 0,
         estimate: Duration::ZERO,
+        explored: false,
         last_poll: None,
     };
     e.estimate = e.settings.initial_job_estimate;
@@ -294,19 +296,22 @@ struct Engine<A> {
     retry: VecDeque<Batch>,
     next_batch: u64,
     estimate: Duration,
+    /// Whether a job has been seen finishing (the estimate is then learned, not guessed).
+    explored: bool,
     last_poll: Option<Instant>,
 }
 
 impl<A: OrgApi> Engine<A> {
-    /// When to poll next: when the oldest job is expected to be done. Once it is overdue,
-    /// poll again soon (a twentieth of a job's time) while it is only a little late, then back
-    /// off in proportion to its age, so a wrong first guess costs a handful of polls.
+    /// When to poll next: when the newest job in flight is expected to be done, so that one
+    /// poll settles the whole group and the window is refilled in one burst (groups stay
+    /// together, and polls stay a small share of the request budget). Once overdue, poll
+    /// again soon while the job is only a little late, then back off in proportion to its age.
     fn next_poll_at(&self) -> Option<Instant> {
-        let oldest = self.in_flight.values().map(|j| j.submitted).min()?;
-        let expected = oldest + self.estimate;
+        let newest = self.in_flight.values().map(|j| j.submitted).max()?;
+        let expected = newest + self.estimate;
         let Some(last) = self.last_poll else { return Some(expected) };
         let now = Instant::now();
-        let age = now.saturating_duration_since(oldest);
+        let age = now.saturating_duration_since(newest);
         let gap = if now <= expected {
             self.settings.min_poll_gap
         } else if age < self.estimate.mul_f64(1.5) {
@@ -317,11 +322,38 @@ impl<A: OrgApi> Engine<A> {
         Some(expected.max(last + gap))
     }
 
-    /// Learns how long jobs take from the oldest job a poll found done (`age`: its age when
-    /// the poll was sent). Seen pending before, `age` is a tight upper bound: use it. Done at
-    /// the first look, the job may have been done long before: probe 15 % shorter next time.
-    fn learn(&mut self, age: Duration, seen_pending: bool) {
-        self.estimate = if seen_pending || age > self.estimate { age } else { age.mul_f64(0.85) };
+    /// Learns how long jobs take from one poll's answer (`sent`: when the poll went out).
+    ///
+    /// - The oldest job still pending at age `a`: jobs take longer than `a`. Until a job has
+    ///   been seen finishing, the guess grows by half again (a few polls find any job time).
+    /// - All done, the newest at age `a`: jobs take at most `a`. If the newest was seen
+    ///   pending before, `a` is tight: use it. If not, probe 5 % shorter next time.
+    fn learn(&mut self, answered: &HashMap<String, JobState>, sent: Instant) {
+        let age = |j: &InFlight| sent.saturating_duration_since(j.submitted);
+        let pending = self
+            .in_flight
+            .iter()
+            .filter(|(id, _)| matches!(answered.get(*id), Some(JobState::Pending)))
+            .map(|(_, j)| age(j))
+            .max();
+        if let Some(a) = pending {
+            let floor = if self.explored { a } else { a.mul_f64(1.5) };
+            self.estimate = self.estimate.max(floor);
+            return;
+        }
+        // Only jobs this poll asked about (jobs accepted while it was out are not in it).
+        let Some(newest) = self
+            .in_flight
+            .iter()
+            .filter(|(id, _)| answered.contains_key(*id))
+            .map(|(_, j)| j)
+            .max_by_key(|j| j.submitted)
+        else {
+            return;
+        };
+        let a = age(newest);
+        self.estimate = if newest.seen_pending { a } else { a.min(self.estimate).mul_f64(0.95) };
+        self.explored = true;
     }
 
     fn absorb(
@@ -334,23 +366,15 @@ impl<A: OrgApi> Engine<A> {
     ) -> anyhow::Result<()> {
         let answered: HashMap<String, JobState> = states.into_iter().collect();
         let sent = self.last_poll.unwrap_or_else(Instant::now);
-        let mut ids: Vec<(Instant, String)> =
-            self.in_flight.iter().map(|(id, j)| (j.submitted, id.clone())).collect();
-        ids.sort();
-        let mut learned = false;
-        for (_, id) in ids {
+        self.learn(&answered, sent);
+        let ids: Vec<String> = self.in_flight.keys().cloned().collect();
+        for id in ids {
             let state = answered.get(&id).cloned().unwrap_or(JobState::Missing);
             let end = match state {
                 JobState::Pending => {
                     if let Some(job) = self.in_flight.get_mut(&id) {
                         job.seen_pending = true;
-                        // Still running at this age: jobs take at least this long.
-                        let age = sent.saturating_duration_since(job.submitted);
-                        if !learned && age > self.estimate {
-                            self.estimate = age;
-                        }
                     }
-                    learned = true;
                     continue;
                 }
                 JobState::Missing => {
@@ -364,10 +388,6 @@ impl<A: OrgApi> Engine<A> {
                 JobState::Done(end) => end,
             };
             let Some(job) = self.in_flight.remove(&id) else { continue };
-            if !learned {
-                self.learn(sent.saturating_duration_since(job.submitted), job.seen_pending);
-                learned = true;
-            }
             if self.window < self.settings.max_jobs {
                 self.window += 1;
             }
