@@ -81,13 +81,22 @@ pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> O
         .map(|(_, c)| c)
 }
 
+/// Adds a value to the payload being built; builds nothing when only checking.
+fn put(map: &mut Map<String, Value>, build: bool, key: &str, value: impl FnOnce() -> Value) {
+    if build {
+        map.insert(key.to_string(), value());
+    }
+}
+
 /// Checks one row. `cells` pairs each API column name with the cell and the separators its
-/// lists use. `require_name` is true when the row may create an organization.
+/// lists use. `require_name` is true when the row may create an organization. With `build`
+/// false (`zdbulk validate`) the row is checked but no payload is built.
 pub fn check_row(
     cells: &[(&str, &str, ListSeparator)],
     schema: &Schema,
     empty: EmptyCells,
     require_name: bool,
+    build: bool,
 ) -> Result<OrgPayload, Vec<CellError>> {
     let mut out = OrgPayload::default();
     let mut fields = Map::new();
@@ -109,10 +118,10 @@ pub fn check_row(
                     };
                     match column.strip_prefix(FIELD_PREFIX) {
                         Some(key) => {
-                            fields.insert(key.to_string(), Value::Null);
+                            put(&mut fields, build, key, || Value::Null);
                         }
                         None => {
-                            out.body.insert(column.to_string(), cleared);
+                            put(&mut out.body, build, column, || cleared);
                         }
                     }
                 }
@@ -128,29 +137,29 @@ pub fn check_row(
                     );
                 } else {
                     out.name = Some(trimmed.to_string());
-                    out.body.insert("name".into(), json!(trimmed));
+                    put(&mut out.body, build, "name", || json!(trimmed));
                 }
             }
             "external_id" => {
                 out.external_id = Some(trimmed.to_string());
-                out.body.insert("external_id".into(), json!(trimmed));
+                put(&mut out.body, build, "external_id", || json!(trimmed));
             }
             "domain_names" | "tags" => {
                 let items: Vec<&str> = seps.split(trimmed);
-                out.body.insert(column.into(), json!(items));
+                put(&mut out.body, build, column, || json!(items));
             }
             "details" | "notes" => {
-                out.body.insert(column.into(), json!(raw));
+                put(&mut out.body, build, column, || json!(raw));
             }
             "group_id" => match trimmed.parse::<u64>() {
                 Ok(id) => {
-                    out.body.insert("group_id".into(), json!(id));
+                    put(&mut out.body, build, "group_id", || json!(id));
                 }
                 Err(_) => error(column, format!("'{trimmed}' is not a group id (a whole number)")),
             },
             "shared_tickets" | "shared_comments" => match parse_bool(trimmed) {
                 Some(b) => {
-                    out.body.insert(column.into(), json!(b));
+                    put(&mut out.body, build, column, || json!(b));
                 }
                 None => error(column, format!("'{trimmed}' is not true/false, yes/no or 1/0")),
             },
@@ -162,7 +171,7 @@ pub fn check_row(
                 Some(key) => match schema.get(key) {
                     Some(def) => match parse_cell(def, raw, seps) {
                         Ok(v) => {
-                            fields.insert(key.to_string(), v);
+                            put(&mut fields, build, key, || v);
                         }
                         Err(reason) => error(column, reason),
                     },
@@ -239,7 +248,7 @@ mod tests {
             ("organization_fields.tier", "Pro", SEPS),
             ("organization_fields.seats", "12", SEPS),
         ];
-        let p = check_row(&cells, &schema(), EmptyCells::Keep, true).unwrap();
+        let p = check_row(&cells, &schema(), EmptyCells::Keep, true, true).unwrap();
         assert_eq!(
             Value::Object(p.body.clone()),
             json!({"name": "Acme", "external_id": "A-1", "domain_names": ["acme.com", "acme.io"],
@@ -257,7 +266,7 @@ mod tests {
             ("organization_fields.seatz", "3", SEPS),
             ("group_id", "Support", SEPS),
         ];
-        let errs = check_row(&cells, &schema(), EmptyCells::Keep, true).unwrap_err();
+        let errs = check_row(&cells, &schema(), EmptyCells::Keep, true, true).unwrap_err();
         let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(
             text,
@@ -279,9 +288,9 @@ mod tests {
             ("tags", " ", SEPS),
             ("organization_fields.tier", "", SEPS),
         ];
-        let kept = check_row(&cells, &schema(), EmptyCells::Keep, true).unwrap();
+        let kept = check_row(&cells, &schema(), EmptyCells::Keep, true, true).unwrap();
         assert_eq!(Value::Object(kept.body), json!({"name": "Acme"}));
-        let cleared = check_row(&cells, &schema(), EmptyCells::Clear, true).unwrap();
+        let cleared = check_row(&cells, &schema(), EmptyCells::Clear, true, true).unwrap();
         assert_eq!(
             Value::Object(cleared.body),
             json!({"name": "Acme", "notes": null, "tags": [], "organization_fields": {"tier": null}})

@@ -118,6 +118,9 @@ impl Pacer {
 struct State {
     gate: Option<Instant>,
     pacer: Option<Pacer>,
+    /// Requests the budget still allows in the current window, counted down as requests go
+    /// out (so 30 workers sending at once do not overrun it), and when the window ends.
+    left: Option<(u32, Instant)>,
     stats: ClientStats,
 }
 
@@ -151,6 +154,31 @@ impl RateLimiter {
                     // The gate may have moved while we slept: look again.
                     continue;
                 }
+            }
+            // The budget the last answers reported, less what was sent since: when none is
+            // left, wait for the window to end instead of collecting 429s.
+            let wait_for_window = {
+                let mut state = self.lock();
+                let now = Instant::now();
+                match state.left {
+                    Some((_, end)) if end <= now => {
+                        state.left = None;
+                        None
+                    }
+                    Some((0, end)) => Some(end),
+                    Some((n, end)) => {
+                        state.left = Some((n - 1, end));
+                        None
+                    }
+                    None => None,
+                }
+            };
+            if let Some(end) = wait_for_window {
+                let mut state = self.lock();
+                if close_gate(&mut state, end.saturating_duration_since(Instant::now())) {
+                    state.stats.budget_waits += 1;
+                }
+                continue;
             }
             let slot = self.lock().pacer.as_mut().map(|p| p.reserve(Instant::now()));
             if let Some(slot) = slot {
@@ -186,6 +214,20 @@ impl RateLimiter {
         state.stats.budget = Some(budget);
         if status == 429 {
             return;
+        }
+        if let (Some(remaining), Some(reset)) = (budget.remaining, budget.reset) {
+            let now = Instant::now();
+            let end = now + reset;
+            state.left = match state.left {
+                // The same window: the smaller count wins (answers arrive out of order, and
+                // requests sent since are already counted down).
+                Some((left, old_end))
+                    if old_end > now && end <= old_end + Duration::from_secs(2) =>
+                {
+                    Some((left.min(remaining), old_end))
+                }
+                _ => Some((remaining, end)),
+            };
         }
         if let (Some(0), Some(reset)) = (budget.remaining, budget.reset) {
             // Answers in flight all report the empty budget; one wait is counted, and the
@@ -326,5 +368,26 @@ mod tests {
         let stats = limiter.stats();
         assert_eq!(stats.rate_limited, 2);
         assert!(stats.rate_limit_wait < Duration::from_secs(11), "{:?}", stats.rate_limit_wait);
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_count_against_the_reported_budget() {
+        let limiter = RateLimiter::new(None);
+        limiter
+            .observe(200, &headers(&[("x-rate-limit-remaining", "2"), ("ratelimit-reset", "30")]));
+        // Two requests may go; the third waits for the window instead of drawing a 429.
+        limiter.acquire().await;
+        limiter.acquire().await;
+        let third = tokio::time::timeout(Duration::from_millis(100), limiter.acquire()).await;
+        assert!(third.is_err(), "the third request waited");
+        assert_eq!(limiter.stats().budget_waits, 1);
+        // A new window (a later reset, more left) lets requests go again.
+        let fresh = RateLimiter::new(None);
+        fresh.observe(200, &headers(&[("x-rate-limit-remaining", "0"), ("ratelimit-reset", "1")]));
+        fresh.observe(
+            200,
+            &headers(&[("x-rate-limit-remaining", "699"), ("ratelimit-reset", "60")]),
+        );
+        assert_eq!(fresh.lock().left.map(|(n, _)| n), Some(699));
     }
 }

@@ -357,11 +357,11 @@ fn validate_file(
 ) -> anyhow::Result<(std::collections::BTreeMap<RowStatus, usize>, usize)> {
     let none = Duplicates::new();
     let mut seen = Duplicates::new();
-    let mut first = std::collections::HashMap::new();
+    let mut first = rows::KeyMap::default();
     let keys = rows::key_columns(mapped);
     let (counts, n) = validate_pass(
         input,
-        &RowChecker::new(mapped, schema, empty, mode, &none),
+        &RowChecker::new(mapped, schema, empty, mode, &none).check_only(),
         dir,
         failed_format,
         header,
@@ -380,7 +380,7 @@ fn validate_file(
     let input = open_input(file, sheet)?;
     validate_pass(
         input,
-        &RowChecker::new(mapped, schema, empty, mode, &seen),
+        &RowChecker::new(mapped, schema, empty, mode, &seen).check_only(),
         dir,
         failed_format,
         header,

@@ -19,18 +19,50 @@ use crate::schema::Schema;
 /// and a 64-bit collision among a million keys has odds around 1 in 30 million.
 #[derive(Debug, Default)]
 pub struct Duplicates {
-    rows: HashMap<(u8, u64), Vec<u32>>,
+    rows: KeyMap<Vec<u32>>,
 }
 
-/// Hashes a name or external id as compared: trimmed, case-folded, with no allocation.
+/// Hashes a name or external id as compared: trimmed and case-folded. ASCII values (the
+/// usual case) are folded into a stack buffer and hashed in one call.
 fn key_hash(kind: u8, value: &str) -> u64 {
+    let v = value.trim();
     let mut h = DefaultHasher::new();
     kind.hash(&mut h);
-    for c in value.trim().chars().flat_map(char::to_lowercase) {
-        c.hash(&mut h);
+    let mut buf = [0u8; 128];
+    if v.is_ascii() && v.len() <= buf.len() {
+        for (b, c) in buf.iter_mut().zip(v.bytes()) {
+            *b = c.to_ascii_lowercase();
+        }
+        h.write(&buf[..v.len()]);
+    } else {
+        h.write(v.to_lowercase().as_bytes());
     }
     h.finish()
 }
+
+/// The keys of the duplicate index are already hashes: hash them no further.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u8(&mut self, k: u8) {
+        self.0 ^= u64::from(k);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
+/// A map keyed by (kind, key hash).
+pub type KeyMap<V> = HashMap<(u8, u64), V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 impl Duplicates {
     /// An empty index.
@@ -39,13 +71,7 @@ impl Duplicates {
     }
 
     /// Notes that `row` has this `kind` value (0 name, 1 external id).
-    pub fn observe(
-        &mut self,
-        first: &mut HashMap<(u8, u64), u32>,
-        kind: u8,
-        value: &str,
-        row: usize,
-    ) {
+    pub fn observe(&mut self, first: &mut KeyMap<u32>, kind: u8, value: &str, row: usize) {
         if value.trim().is_empty() {
             return;
         }
@@ -70,7 +96,7 @@ impl Duplicates {
         if cols.is_empty() {
             return Ok(dups);
         }
-        let mut first = HashMap::new();
+        let mut first = KeyMap::default();
         for row in open_input(path, sheet)? {
             let row = row?;
             for &(kind, i) in &cols {
@@ -116,6 +142,8 @@ pub struct RowChecker<'a> {
     name: Option<usize>,
     external_id: Option<usize>,
     id: Option<usize>,
+    /// Build API payloads (import) or only check (validate).
+    build: bool,
 }
 
 impl<'a> RowChecker<'a> {
@@ -139,7 +167,14 @@ impl<'a> RowChecker<'a> {
             name: mapped.index_of("name"),
             external_id: mapped.index_of("external_id"),
             id: mapped.index_of("id"),
+            build: true,
         }
+    }
+
+    /// Checks rows without building payloads (`zdbulk validate`).
+    pub fn check_only(mut self) -> Self {
+        self.build = false;
+        self
     }
 }
 
@@ -190,7 +225,7 @@ impl RowChecker<'_> {
             }
         }
         let require_name = self.mode == Mode::Create;
-        match check_row(&cells, self.schema, self.empty, require_name) {
+        match check_row(&cells, self.schema, self.empty, require_name, self.build) {
             Ok(payload) if messages.is_empty() => {
                 if matches!(self.mode, Mode::Update | Mode::Delete)
                     && payload.id.is_none()
