@@ -141,10 +141,11 @@ pub async fn run<A: OrgApi>(
     let mut polling: Option<BoxFuture<'static, Polled>> = None;
     let mut input_open = true;
     let mut fatal: Option<anyhow::Error> = None;
+    let mut to_send: Vec<(u64, Batch)> = Vec::new();
 
     loop {
         // Fill the window: batches to re-send first, then new ones.
-        while fatal.is_none() && e.in_flight.len() + submitting.len() < e.window {
+        while fatal.is_none() && e.in_flight.len() + submitting.len() + to_send.len() < e.window {
             let batch = match e.retry.pop_front() {
                 Some(b) => b,
                 None if input_open => match rx.try_recv() {
@@ -163,13 +164,20 @@ pub async fn run<A: OrgApi>(
             };
             let batch_no = e.next_batch;
             e.next_batch += 1;
-            journal.append(&Entry::Batch {
+            journal.write(&Entry::Batch {
                 batch: batch_no,
                 op: batch.op.as_str().into(),
                 rows: batch.rows.iter().map(|r| r.row).collect(),
                 seqs: batch.rows.iter().map(|r| r.seq).collect(),
                 request: batch.request(),
             })?;
+            to_send.push((batch_no, batch));
+        }
+        // Every batch is on disk before any of them is sent: one sync for the burst.
+        if !to_send.is_empty() {
+            journal.sync()?;
+        }
+        for (batch_no, batch) in to_send.drain(..) {
             let api = e.api.clone();
             submitting.push(
                 async move {
@@ -206,7 +214,9 @@ pub async fn run<A: OrgApi>(
             Some((batch_no, batch, result)) = submitting.next() => {
                 match result {
                     Ok(job_id) => {
-                        journal.append(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
+                        // Synced with the next burst or poll: a lost job id only means the
+                        // rows are looked up again.
+                        journal.write(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
                         e.stats.jobs += 1;
                         e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0, seen_pending: false });
                         e.stats.peak_in_flight = e.stats.peak_in_flight.max(e.in_flight.len());
@@ -302,24 +312,40 @@ struct Engine<A> {
 }
 
 impl<A: OrgApi> Engine<A> {
-    /// When to poll next: when the newest job in flight is expected to be done, so that one
-    /// poll settles the whole group and the window is refilled in one burst (groups stay
-    /// together, and polls stay a small share of the request budget). Once overdue, poll
-    /// again soon while the job is only a little late, then back off in proportion to its age.
+    /// When to poll next.
+    ///
+    /// - Jobs no poll has seen yet: when the newest of them is expected to be done, so one
+    ///   poll settles the whole group and the window is refilled in one burst (groups stay
+    ///   together, and polls stay a small share of the request budget).
+    /// - Jobs a poll saw still running: when the oldest of them is expected to be done, and
+    ///   once it is overdue, soon again while it is only a little late (a twentieth of a
+    ///   job's time), then backing off in proportion to its age.
     fn next_poll_at(&self) -> Option<Instant> {
-        let newest = self.in_flight.values().map(|j| j.submitted).max()?;
-        let expected = newest + self.estimate;
-        let Some(last) = self.last_poll else { return Some(expected) };
         let now = Instant::now();
-        let age = now.saturating_duration_since(newest);
-        let gap = if now <= expected {
-            self.settings.min_poll_gap
-        } else if age < self.estimate.mul_f64(1.5) {
-            self.estimate.mul_f64(0.05).max(self.settings.min_poll_gap)
-        } else {
-            age.mul_f64(0.25).max(self.settings.min_poll_gap)
+        let fresh = self.in_flight.values().filter(|j| !j.seen_pending).map(|j| j.submitted).max();
+        let seen = self.in_flight.values().filter(|j| j.seen_pending).map(|j| j.submitted).min();
+        let group = fresh.map(|t| t + self.estimate);
+        let straggler = seen.map(|t| {
+            let due = t + self.estimate;
+            if now < due {
+                return due;
+            }
+            let age = now - t;
+            let gap = if age < self.estimate.mul_f64(1.5) {
+                self.estimate.mul_f64(0.05)
+            } else {
+                age.mul_f64(0.25)
+            };
+            self.last_poll.unwrap_or(now) + gap.max(self.settings.min_poll_gap)
+        });
+        let at = match (group, straggler) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
         };
-        Some(expected.max(last + gap))
+        Some(match self.last_poll {
+            Some(last) => at.max(last + self.settings.min_poll_gap),
+            None => at,
+        })
     }
 
     /// Learns how long jobs take from one poll's answer (`sent`: when the poll went out).
@@ -395,7 +421,7 @@ impl<A: OrgApi> Engine<A> {
                 JobEnd::Completed(r) => ("completed", r.clone()),
                 JobEnd::Failed(_) => ("failed", vec![]),
             };
-            journal.append(&Entry::Results {
+            journal.write(&Entry::Results {
                 batch: job.batch_no,
                 status: status.into(),
                 results,
@@ -410,6 +436,7 @@ impl<A: OrgApi> Engine<A> {
                 recovering.push(recover(self.api.clone(), batch, false).boxed());
             }
         }
+        journal.sync()?;
         reporter.on_jobs_in_flight(self.in_flight.len());
         Ok(())
     }

@@ -119,12 +119,26 @@ impl Journal {
 
     /// Appends one entry and syncs it to disk before returning.
     pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        self.write(entry)?;
+        self.sync()
+    }
+
+    /// Appends one entry without waiting for the disk; [`Journal::sync`] makes every entry
+    /// written so far durable. A burst of batches is written, synced once, then sent.
+    pub fn write(&mut self, entry: &Entry) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(entry)
             .map_err(|e| JournalError::Write { path: self.path.clone(), source: e.into() })?;
         line.push(b'\n');
-        let wrap = |source| JournalError::Write { path: self.path.clone(), source };
-        self.file.write_all(&line).map_err(wrap)?;
-        self.file.sync_data().map_err(wrap)
+        self.file
+            .write_all(&line)
+            .map_err(|source| JournalError::Write { path: self.path.clone(), source })
+    }
+
+    /// Syncs every entry written so far to disk.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.file
+            .sync_data()
+            .map_err(|source| JournalError::Write { path: self.path.clone(), source })
     }
 
     /// Reads every entry of a journal. A torn last line (a crash mid-write) is ignored.

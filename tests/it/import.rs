@@ -486,3 +486,24 @@ fn no_target_or_no_credentials_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("missing.csv"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_refuses_a_file_with_warnings_and_names_them() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("latin1.csv");
+    // "Société" in Windows-1252: not UTF-8, read with a warning.
+    std::fs::write(&file, b"name,external_id\nSoci\xe9t\xe9 G\xe9n\xe9rale,sg-1\n").unwrap();
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap(), "--strict"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--strict: nothing was sent because of 1 warning(s)"), "{stderr}");
+    assert!(report.is_empty());
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning:") && stderr.contains("1252"), "{stderr}");
+    assert_eq!(report[0][1], "sg-1");
+    let found = sb.api().get("/api/v2/organizations/search.json?external_id=sg-1").await;
+    assert_eq!(found.body["organizations"][0]["name"], "Société Générale");
+}

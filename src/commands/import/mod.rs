@@ -184,7 +184,8 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
     let header = input.header().names();
     let mapped = map_header(args.resource, &header, renames.as_ref())
         .with_context(|| format!("{}: the header row cannot be used", args.file.display()))?;
-    let mut warnings: Vec<String> = mapped.warnings.clone();
+    let mut warnings: Vec<String> = input.warnings().to_vec();
+    warnings.extend(mapped.warnings.iter().cloned());
 
     // Definitions: a file (validate --fields, no network) or the account's.
     let (target, client, schema): (Option<Target>, Option<Client>, Schema) =
@@ -199,6 +200,13 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             }
         };
     check_field_columns(&mapped, &schema, &args.file)?;
+    if args.strict && !warnings.is_empty() {
+        return Err(usage_error(format!(
+            "--strict: nothing was sent because of {} warning(s): {}",
+            warnings.len(),
+            warnings.join("; ")
+        )));
+    }
     let dir = run_dir(&args, &cwd)?;
     if !args.quiet {
         eprintln!(
@@ -207,9 +215,9 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             format_label(&format),
             mapped.dialect
         );
-        for w in &warnings {
-            eprintln!("warning: {w}");
-        }
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
     }
     let failed_format = match format {
         InputFormat::Xlsx { .. } => FailedFormat::Xlsx,
