@@ -97,8 +97,9 @@ fn import(name: &str, config: SandboxConfig, rows: usize, mode: &str, job_secs: 
     let file = tmp.path().join("orgs.csv");
     write_orgs(&file, rows);
     let run_dir = tmp.path().join("run");
-    std::env::set_var("ZENDESK_EMAIL", "admin@sandbox.test");
-    std::env::set_var("ZENDESK_API_TOKEN", "sandbox-token");
+    // OAuth client credentials, as a production run would use (the token is minted once).
+    std::env::set_var("ZENDESK_CLIENT_ID", "zdbulk-sandbox");
+    std::env::set_var("ZENDESK_CLIENT_SECRET", "sandbox-secret");
     let started = Instant::now();
     let code = zdbulk(&[
         "import",
@@ -241,7 +242,7 @@ fn main() {
         import("create-1s", config, 140_000, "create", 1.0);
     }
     if run("upsert") {
-        import("upsert", SandboxConfig::default(), 15_000, "upsert", 10.0);
+        import("upsert", SandboxConfig::default(), 45_000, "upsert", 10.0);
     }
     if run("validate-1m") {
         validate_1m();

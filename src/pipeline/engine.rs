@@ -92,6 +92,8 @@ struct InFlight {
     misses: u32,
     /// A poll has seen this job queued or working.
     seen_pending: bool,
+    /// The job's age when a poll last saw it running: a lower bound of its duration.
+    pending_age: Duration,
 }
 
 type Submitted = (u64, Batch, Result<String, SubmitError>);
@@ -218,7 +220,7 @@ pub async fn run<A: OrgApi>(
                         // rows are looked up again.
                         journal.write(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
                         e.stats.jobs += 1;
-                        e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0, seen_pending: false });
+                        e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0, seen_pending: false, pending_age: Duration::ZERO });
                         e.stats.peak_in_flight = e.stats.peak_in_flight.max(e.in_flight.len());
                         reporter.on_jobs_in_flight(e.in_flight.len());
                     }
@@ -353,7 +355,8 @@ impl<A: OrgApi> Engine<A> {
     /// - The oldest job still pending at age `a`: jobs take longer than `a`. Until a job has
     ///   been seen finishing, the guess grows by half again (a few polls find any job time).
     /// - All done, the newest at age `a`: jobs take at most `a`. If the newest was seen
-    ///   pending before, `a` is tight: use it. If not, probe 5 % shorter next time.
+    ///   running before, the time lies between then and `a`: use the middle. If not, probe
+    ///   5 % shorter next time.
     fn learn(&mut self, answered: &HashMap<String, JobState>, sent: Instant) {
         let age = |j: &InFlight| sent.saturating_duration_since(j.submitted);
         let pending = self
@@ -378,7 +381,13 @@ impl<A: OrgApi> Engine<A> {
             return;
         };
         let a = age(newest);
-        self.estimate = if newest.seen_pending { a } else { a.min(self.estimate).mul_f64(0.95) };
+        // Seen running at `pending_age` and done at `a`: the job time lies between; take the
+        // middle (a poll a little early only costs a short second look at the stragglers).
+        self.estimate = if newest.seen_pending {
+            (newest.pending_age + a) / 2
+        } else {
+            a.min(self.estimate).mul_f64(0.95)
+        };
         self.explored = true;
     }
 
@@ -400,6 +409,7 @@ impl<A: OrgApi> Engine<A> {
                 JobState::Pending => {
                     if let Some(job) = self.in_flight.get_mut(&id) {
                         job.seen_pending = true;
+                        job.pending_age = sent.saturating_duration_since(job.submitted);
                     }
                     continue;
                 }
