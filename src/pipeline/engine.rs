@@ -220,7 +220,15 @@ pub async fn run<A: OrgApi>(
                         // rows are looked up again.
                         journal.write(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
                         e.stats.jobs += 1;
-                        e.in_flight.insert(job_id, InFlight { batch_no, batch, submitted: Instant::now(), misses: 0, seen_pending: false, pending_age: Duration::ZERO });
+                        let job = InFlight {
+                            batch_no,
+                            batch,
+                            submitted: Instant::now(),
+                            misses: 0,
+                            seen_pending: false,
+                            pending_age: Duration::ZERO,
+                        };
+                        e.in_flight.insert(job_id, job);
                         e.stats.peak_in_flight = e.stats.peak_in_flight.max(e.in_flight.len());
                         reporter.on_jobs_in_flight(e.in_flight.len());
                     }
