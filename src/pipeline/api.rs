@@ -71,4 +71,10 @@ pub trait OrgApi: Clone + Send + Sync + 'static {
 
     /// Ids of the account's jobs that are queued or working now.
     fn jobs_in_flight(&self) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
+
+    /// Whether the request budget has run out during this run: polls then cost requests
+    /// that creates need, so the engine polls less eagerly.
+    fn budget_binding(&self) -> bool {
+        false
+    }
 }

@@ -135,6 +135,7 @@ pub async fn run<A: OrgApi>(
         next_batch: 0,
         estimate: Duration::ZERO,
         explored: false,
+        budget_binding: false,
         last_poll: None,
     };
     e.estimate = e.settings.initial_job_estimate;
@@ -318,6 +319,8 @@ struct Engine<A> {
     estimate: Duration,
     /// Whether a job has been seen finishing (the estimate is then learned, not guessed).
     explored: bool,
+    /// Whether the request budget has run out during the run (polls then cost creates).
+    budget_binding: bool,
     last_poll: Option<Instant>,
 }
 
@@ -341,8 +344,10 @@ impl<A: OrgApi> Engine<A> {
                 return due;
             }
             let age = now - t;
+            // When the request budget binds, a second look costs a create: look less often.
+            let soon = if self.budget_binding { 0.25 } else { 0.05 };
             let gap = if age < self.estimate.mul_f64(1.5) {
-                self.estimate.mul_f64(0.05)
+                self.estimate.mul_f64(soon)
             } else {
                 age.mul_f64(0.25)
             };
@@ -366,6 +371,7 @@ impl<A: OrgApi> Engine<A> {
     ///   running before, the time lies between then and `a`: use the middle. If not, probe
     ///   5 % shorter next time.
     fn learn(&mut self, answered: &HashMap<String, JobState>, sent: Instant) {
+        self.budget_binding = self.budget_binding || self.api.budget_binding();
         let age = |j: &InFlight| sent.saturating_duration_since(j.submitted);
         let pending = self
             .in_flight
@@ -393,6 +399,9 @@ impl<A: OrgApi> Engine<A> {
         // middle (a poll a little early only costs a short second look at the stragglers).
         self.estimate = if newest.seen_pending {
             (newest.pending_age + a) / 2
+        } else if self.budget_binding {
+            // No probe: a poll that comes a little late costs less than one that misses.
+            a.min(self.estimate)
         } else {
             a.min(self.estimate).mul_f64(0.95)
         };

@@ -98,6 +98,11 @@ impl OrgApi for Client {
             .collect())
     }
 
+    fn budget_binding(&self) -> bool {
+        let stats = self.stats();
+        stats.budget_waits > 0 || stats.rate_limited > 0
+    }
+
     async fn jobs_in_flight(&self) -> anyhow::Result<Vec<String>> {
         let page: Value =
             self.get_json("job_statuses.json", &[("page[size]", "100".to_string())]).await?;
