@@ -2,6 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::output::Action;
+
 /// Zendesk's limit of items in one bulk call (`create_many`, `update_many`, `destroy_many`,
 /// `show_many`): more is a 400 `TooManyValues` (`zendesk-api.md` §4).
 pub const MAX_BATCH: usize = 100;
@@ -24,6 +26,15 @@ impl Op {
             Op::Create => "create",
             Op::Update => "update",
             Op::Delete => "delete",
+        }
+    }
+
+    /// The report's `action` for a row sent with this operation.
+    pub fn action(self) -> Action {
+        match self {
+            Op::Create => Action::Create,
+            Op::Update => Action::Update,
+            Op::Delete => Action::Delete,
         }
     }
 }

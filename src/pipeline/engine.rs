@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt as _, StreamExt as _};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -144,7 +144,7 @@ pub async fn run<A: OrgApi>(
     let mut polling: Option<BoxFuture<'static, Polled>> = None;
     let mut input_open = true;
     let mut fatal: Option<anyhow::Error> = None;
-    let mut to_send: Vec<(u64, Batch)> = Vec::new();
+    let mut to_send: Vec<(u64, Batch, Value)> = Vec::new();
 
     loop {
         // Fill the window: batches to re-send first, then new ones.
@@ -167,24 +167,26 @@ pub async fn run<A: OrgApi>(
             };
             let batch_no = e.next_batch;
             e.next_batch += 1;
+            // The body is built once: the journal records exactly what is sent.
+            let request = batch.request();
             journal.write(&Entry::Batch {
                 batch: batch_no,
                 op: batch.op.as_str().into(),
                 rows: batch.rows.iter().map(|r| r.row).collect(),
                 seqs: batch.rows.iter().map(|r| r.seq).collect(),
-                request: batch.request(),
+                request: request.clone(),
             })?;
-            to_send.push((batch_no, batch));
+            to_send.push((batch_no, batch, request));
         }
         // Every batch is on disk before any of them is sent: one sync for the burst.
         if !to_send.is_empty() {
             journal.sync()?;
         }
-        for (batch_no, batch) in to_send.drain(..) {
+        for (batch_no, batch, request) in to_send.drain(..) {
             let api = e.api.clone();
             submitting.push(
                 async move {
-                    let result = api.submit(batch.op, batch.request()).await;
+                    let result = api.submit(batch.op, request).await;
                     (batch_no, batch, result)
                 }
                 .boxed(),
@@ -639,17 +641,8 @@ fn settle(report: &mut ReportWriter, reporter: &dyn Reporter, o: RowOutcome) -> 
     Ok(())
 }
 
-fn action_of(op: Op) -> Action {
-    match op {
-        Op::Create => Action::Create,
-        Op::Update => Action::Update,
-        Op::Delete => Action::Delete,
-    }
-}
-
 fn failed(row: &PlannedRow, op: Op, code: &str, message: &str, job: Option<&str>) -> RowOutcome {
-    let mut o =
-        RowOutcome::new(row.seq, row.row, row.key.clone(), action_of(op), RowStatus::Failed);
+    let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Failed);
     o.zendesk_id = row.id;
     o.job_id = job.map(str::to_string);
     o.error_code = Some(code.to_string());
@@ -659,15 +652,9 @@ fn failed(row: &PlannedRow, op: Op, code: &str, message: &str, job: Option<&str>
 }
 
 fn skipped(row: &PlannedRow, op: Op, message: &str) -> RowOutcome {
-    let mut o =
-        RowOutcome::new(row.seq, row.row, row.key.clone(), action_of(op), RowStatus::Skipped);
+    let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Skipped);
     o.zendesk_id = row.id;
     o.message = Some(message.to_string());
     o.original = Some(row.original.clone());
     o
-}
-
-/// The `ids` list of a delete batch as the journal records it.
-pub fn delete_ids(batch: &Batch) -> Value {
-    json!(batch.rows.iter().filter_map(|r| r.id).collect::<Vec<_>>())
 }

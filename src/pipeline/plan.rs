@@ -319,11 +319,7 @@ async fn plan_chunk<A: OrgApi>(
         match decision {
             Err(outcome) => send(tx, PlanMsg::Outcome(outcome)).await?,
             Ok((op, id)) if settings.dry_run => {
-                let action = match op {
-                    Op::Create => Action::Create,
-                    Op::Update => Action::Update,
-                    Op::Delete => Action::Delete,
-                };
+                let action = op.action();
                 let mut o =
                     RowOutcome::new(r.seq, r.row, r.payload.key(), action, RowStatus::Planned);
                 o.zendesk_id = id;

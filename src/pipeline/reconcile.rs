@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::batch::{Batch, Op, PlannedRow};
-use crate::output::{Action, RowOutcome, RowStatus};
+use crate::output::{RowOutcome, RowStatus};
 
 /// How a job ended, as far as reconciliation cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,14 +25,6 @@ pub struct Reconciled {
     pub unknown: Vec<PlannedRow>,
 }
 
-fn action(op: Op) -> Action {
-    match op {
-        Op::Create => Action::Create,
-        Op::Update => Action::Update,
-        Op::Delete => Action::Delete,
-    }
-}
-
 /// Whether a result item is a failure: an `error`, `success: false`, or `status: "Failed"`.
 pub fn is_failure(item: &Value) -> bool {
     item.get("error").is_some_and(|e| !e.is_null())
@@ -50,7 +42,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 
 /// An outcome for one row from one result item.
 pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: &str) -> RowOutcome {
-    let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), action(op), RowStatus::Failed);
+    let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Failed);
     o.job_id = Some(job_id.to_string());
     if is_failure(item) {
         o.error_code = text(item.get("error")).or_else(|| Some("Failed".into()));
