@@ -34,7 +34,7 @@ pub(super) struct OpenedCsv {
 /// The data records of a CSV file, read on demand.
 pub(super) struct CsvRows {
     path: PathBuf,
-    reader: Reader<Box<dyn Read>>,
+    reader: Reader<Box<dyn Read + Send>>,
     record: ByteRecord,
     encoding: TextEncoding,
     header_len: usize,
@@ -66,7 +66,7 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
     let mut start = Cursor::new(prefix);
     start.set_position(bom as u64);
     let stream = start.chain(file);
-    let stream: Box<dyn Read> = match encoding.utf16() {
+    let stream: Box<dyn Read + Send> = match encoding.utf16() {
         Some(utf16) => Box::new(TranscodingReader::new(stream, utf16)),
         None => Box::new(stream),
     };
@@ -87,12 +87,13 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
         warned_fallback: false,
         done: false,
     };
-    let (mut names, header_row) = loop {
-        match rows.next_record(&mut warnings) {
+    let mut names = Vec::new();
+    let header_row = loop {
+        match rows.next_record(&mut names, &mut warnings) {
             None => return Err(InputError::Empty { path: path.to_path_buf() }),
             Some(Err(e)) => return Err(e),
-            Some(Ok((cells, _))) if cells.iter().all(String::is_empty) => continue,
-            Some(Ok((cells, row))) => break (cells, row),
+            Some(Ok(_)) if rows.record.iter().all(<[u8]>::is_empty) => continue,
+            Some(Ok(row)) => break row,
         }
     };
     // A BOM the encoding step did not remove (a doubled one, or one inside UTF-16) would
@@ -113,20 +114,23 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
 }
 
 impl CsvRows {
-    /// The next non-empty data row, a read error, or `None` at the end.
-    pub(super) fn next_row(
+    /// Reads the next non-empty data row into `row`, reusing its cells' buffers; `false` at
+    /// the end.
+    pub(super) fn read_row(
         &mut self,
+        row: &mut Row,
         warnings: &mut Vec<String>,
-    ) -> Option<Result<Row, InputError>> {
+    ) -> Result<bool, InputError> {
         loop {
-            let (cells, number) = match self.next_record(warnings)? {
-                Ok(record) => record,
-                Err(e) => return Some(Err(e)),
+            let number = match self.next_record(&mut row.cells, warnings) {
+                None => return Ok(false),
+                Some(record) => record?,
             };
-            if cells.iter().all(String::is_empty) {
+            if self.record.iter().all(<[u8]>::is_empty) {
                 continue;
             }
-            let mut row = Row { number, cells, problem: None };
+            row.number = number;
+            row.problem = None;
             if row.cells.len() != self.header_len {
                 row.add_problem(format!(
                     "row {number} has {} cells but the header has {} columns",
@@ -134,15 +138,16 @@ impl CsvRows {
                     self.header_len
                 ));
             }
-            return Some(Ok(row));
+            return Ok(true);
         }
     }
 
-    /// Reads one record and decodes it; returns its cells and spreadsheet row number.
+    /// Reads one record and decodes it into `cells`; returns its spreadsheet row number.
     fn next_record(
         &mut self,
+        cells: &mut Vec<String>,
         warnings: &mut Vec<String>,
-    ) -> Option<Result<(Vec<String>, usize), InputError>> {
+    ) -> Option<Result<usize, InputError>> {
         if self.done {
             return None;
         }
@@ -163,26 +168,39 @@ impl CsvRows {
         // (and its line counts are unreliable around CRLF), so they are not counted.
         self.records += 1;
         let number = self.records;
-        let cells = self.decode(number, warnings);
-        Some(Ok((cells, number)))
+        self.decode(number, cells, warnings);
+        Some(Ok(number))
     }
 
-    fn decode(&mut self, number: usize, warnings: &mut Vec<String>) -> Vec<String> {
-        let utf8: Option<Vec<String>> =
-            self.record.iter().map(|f| encoding::decode_field(f, self.encoding)).collect();
-        match utf8 {
-            Some(cells) => cells,
-            None => {
-                if !self.warned_fallback {
-                    self.warned_fallback = true;
-                    warnings.push(format!(
-                        "row {number} of {} is not valid UTF-8; rows that are not were read as \
-                         Windows-1252",
-                        self.path.display()
-                    ));
+    /// Decodes the current record into `cells`, reusing the strings already there.
+    fn decode(&mut self, number: usize, cells: &mut Vec<String>, warnings: &mut Vec<String>) {
+        cells.resize_with(self.record.len(), String::new);
+        if self.encoding != TextEncoding::Windows1252 {
+            // The record is checked as a whole; `get` then refuses a field boundary inside a
+            // character, so each field is valid UTF-8 on its own too.
+            if let Ok(text) = std::str::from_utf8(self.record.as_slice()) {
+                let record = &self.record;
+                let field = |i: usize| record.range(i).and_then(|r| text.get(r));
+                if (0..cells.len()).all(|i| field(i).is_some()) {
+                    for (i, cell) in cells.iter_mut().enumerate() {
+                        cell.clear();
+                        cell.push_str(field(i).unwrap_or_default());
+                    }
+                    return;
                 }
-                self.record.iter().map(encoding::decode_1252).collect()
             }
+            if !self.warned_fallback {
+                self.warned_fallback = true;
+                warnings.push(format!(
+                    "row {number} of {} is not valid UTF-8; rows that are not were read as \
+                     Windows-1252",
+                    self.path.display()
+                ));
+            }
+        }
+        for (cell, field) in cells.iter_mut().zip(self.record.iter()) {
+            cell.clear();
+            cell.push_str(&encoding::decode_1252(field));
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Text encodings of CSV input: byte-order marks, the Windows-1252 fallback, and a streaming
 //! UTF-16 to UTF-8 reader so large UTF-16 files are never held in memory.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 use encoding_rs::{CoderResult, Decoder, Encoding, WINDOWS_1252};
 
 /// How many leading bytes decide a BOM-less file's encoding. A megabyte holds thousands of
 /// rows, so a Windows-1252 file almost always shows a non-UTF-8 byte here; a later one is
-/// handled row by row (see [`decode_field`]).
+/// handled row by row (see `csv.rs`).
 pub(super) const SNIFF_BYTES: usize = 1 << 20;
 
 /// The text encoding a CSV file was read in.
@@ -91,19 +92,9 @@ pub(super) fn decode_sample(bytes: &[u8], encoding: TextEncoding) -> String {
     }
 }
 
-/// Decodes one field's bytes. UTF-16 input was transcoded to UTF-8 before parsing, so only
-/// Windows-1252 differs. Returns `None` when UTF-8 input holds invalid bytes; the caller then
-/// reads the record as Windows-1252 (see `csv.rs`).
-pub(super) fn decode_field(bytes: &[u8], encoding: TextEncoding) -> Option<String> {
-    match encoding {
-        TextEncoding::Windows1252 => Some(decode_1252(bytes)),
-        _ => std::str::from_utf8(bytes).ok().map(str::to_string),
-    }
-}
-
 /// Decodes Windows-1252 bytes; every byte sequence is valid there.
-pub(super) fn decode_1252(bytes: &[u8]) -> String {
-    WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+pub(super) fn decode_1252(bytes: &[u8]) -> Cow<'_, str> {
+    WINDOWS_1252.decode_without_bom_handling(bytes).0
 }
 
 /// A reader that turns a UTF-16 byte stream into UTF-8 as it is read, a buffer at a time.

@@ -26,7 +26,7 @@ pub use mapping::{
 pub use xlsx::cell_to_string;
 
 /// One data row as the user sees it in their file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
     /// The spreadsheet row number: the header is row 1 (when it is the file's first row), the
     /// first data row is row 2. For CSV it is the record's position + 1, not a line number: a
@@ -212,13 +212,26 @@ impl Input {
     }
 }
 
+impl Input {
+    /// Reads the next data row into `row`, reusing its cells' buffers (a CSV row then costs
+    /// no allocation); `false` at the end. The iterator allocates a fresh row each time.
+    pub fn read_row(&mut self, row: &mut Row) -> Result<bool, InputError> {
+        match &mut self.rows {
+            Rows::Csv(rows) => rows.read_row(row, &mut self.warnings),
+            Rows::Xlsx(rows) => Ok(rows.next_row().map(|next| *row = next).is_some()),
+        }
+    }
+}
+
 impl Iterator for Input {
     type Item = Result<Row, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.rows {
-            Rows::Csv(rows) => rows.next_row(&mut self.warnings),
-            Rows::Xlsx(rows) => rows.next_row().map(Ok),
+        let mut row = Row { number: 0, cells: Vec::new(), problem: None };
+        match self.read_row(&mut row) {
+            Ok(true) => Some(Ok(row)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::value::{parse_bool, parse_cell};
-use super::Schema;
+use super::value::{check_cell, parse_bool, trim};
+use super::{FieldDef, Schema};
 use crate::input::mapping::ListSeparator;
 
 /// What an empty cell means (`--empty-cells`).
@@ -81,19 +81,73 @@ pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> O
         .map(|(_, c)| c)
 }
 
-/// Adds a value to the payload being built; builds nothing when only checking.
-fn put(map: &mut Map<String, Value>, build: bool, key: &str, value: impl FnOnce() -> Value) {
-    if build {
-        map.insert(key.to_string(), value());
+/// What a column is, decided once per file so each row's cells are checked without looking
+/// anything up.
+#[derive(Debug, Clone)]
+enum Kind<'s> {
+    Name,
+    ExternalId,
+    /// `domain_names`, `tags`.
+    List,
+    /// `details`, `notes`: kept as written.
+    Text,
+    GroupId,
+    /// `shared_tickets`, `shared_comments`.
+    Shared,
+    Id,
+    /// A custom field of the account.
+    Field(&'s FieldDef),
+    /// `organization_fields.<key>` the account does not have: the message, with a suggestion.
+    UnknownField(String),
+    /// Not an organization column at all.
+    Foreign,
+}
+
+/// One column of an organization file, resolved against the account's fields.
+#[derive(Debug, Clone)]
+pub struct OrgColumn<'s> {
+    /// The API column name (`name`, `organization_fields.tier`).
+    name: &'s str,
+    kind: Kind<'s>,
+    separator: ListSeparator,
+}
+
+impl<'s> OrgColumn<'s> {
+    /// Resolves the API column `name` (lists split by `separator`) against `schema`.
+    pub fn resolve(name: &'s str, separator: ListSeparator, schema: &'s Schema) -> OrgColumn<'s> {
+        let kind = match name {
+            "name" => Kind::Name,
+            "external_id" => Kind::ExternalId,
+            "domain_names" | "tags" => Kind::List,
+            "details" | "notes" => Kind::Text,
+            "group_id" => Kind::GroupId,
+            "shared_tickets" | "shared_comments" => Kind::Shared,
+            "id" => Kind::Id,
+            other => match other.strip_prefix(FIELD_PREFIX) {
+                Some(key) => match schema.get(key) {
+                    Some(def) => Kind::Field(def),
+                    None => {
+                        let hint = match closest(key, schema.keys()) {
+                            Some(c) => format!(" (did you mean '{FIELD_PREFIX}{c}'?)"),
+                            None => String::new(),
+                        };
+                        Kind::UnknownField(format!(
+                            "the account has no organization field '{key}'{hint}"
+                        ))
+                    }
+                },
+                None => Kind::Foreign,
+            },
+        };
+        OrgColumn { name, kind, separator }
     }
 }
 
-/// Checks one row. `cells` pairs each API column name with the cell and the separators its
-/// lists use. `require_name` is true when the row may create an organization. With `build`
-/// false (`zdbulk validate`) the row is checked but no payload is built.
-pub fn check_row(
-    cells: &[(&str, &str, ListSeparator)],
-    schema: &Schema,
+/// Checks one row. `cells` pairs each resolved column with its cell. `require_name` is true
+/// when the row may create an organization. With `build` false (`zdbulk validate`) the row is
+/// checked but no payload is built, and a valid row allocates nothing.
+pub fn check_row<'c, 's: 'c>(
+    cells: impl IntoIterator<Item = (&'c OrgColumn<'s>, &'c str)>,
     empty: EmptyCells,
     require_name: bool,
     build: bool,
@@ -104,93 +158,92 @@ pub fn check_row(
     let mut error = |column: &str, reason: String| {
         errors.push(CellError { column: column.to_string(), reason })
     };
-    for &(column, raw, seps) in cells {
-        let trimmed = raw.trim();
+    let mut named = false;
+    for (col, raw) in cells {
+        let column = col.name;
+        let trimmed = trim(raw);
         if trimmed.is_empty() {
-            match empty {
-                EmptyCells::Keep => {}
+            if empty == EmptyCells::Keep || !build {
+                continue;
+            }
+            match &col.kind {
                 // `name` and `id` cannot be cleared: they identify the row.
-                EmptyCells::Clear if column == "name" || column == "id" => {}
-                EmptyCells::Clear => {
-                    let cleared = match column {
-                        "domain_names" | "tags" => json!([]),
-                        _ => Value::Null,
-                    };
-                    match column.strip_prefix(FIELD_PREFIX) {
-                        Some(key) => {
-                            put(&mut fields, build, key, || Value::Null);
-                        }
-                        None => {
-                            put(&mut out.body, build, column, || cleared);
-                        }
-                    }
+                Kind::Name | Kind::Id => {}
+                Kind::Field(def) => {
+                    fields.insert(def.key.clone(), Value::Null);
+                }
+                Kind::UnknownField(_) | Kind::Foreign => {}
+                Kind::List => {
+                    out.body.insert(column.to_string(), json!([]));
+                }
+                _ => {
+                    out.body.insert(column.to_string(), Value::Null);
                 }
             }
             continue;
         }
-        match column {
-            "name" => {
+        match &col.kind {
+            Kind::Name => {
                 if trimmed.contains('|') {
                     error(
                         column,
                         format!("'{trimmed}' contains '|', which Zendesk does not allow in names"),
                     );
                 } else {
-                    out.name = Some(trimmed.to_string());
-                    put(&mut out.body, build, "name", || json!(trimmed));
+                    named = true;
+                    if build {
+                        out.name = Some(trimmed.to_string());
+                        out.body.insert("name".into(), json!(trimmed));
+                    }
                 }
             }
-            "external_id" => {
-                out.external_id = Some(trimmed.to_string());
-                put(&mut out.body, build, "external_id", || json!(trimmed));
-            }
-            "domain_names" | "tags" => {
-                let items: Vec<&str> = seps.split(trimmed);
-                put(&mut out.body, build, column, || json!(items));
-            }
-            "details" | "notes" => {
-                put(&mut out.body, build, column, || json!(raw));
-            }
-            "group_id" => match trimmed.parse::<u64>() {
-                Ok(id) => {
-                    put(&mut out.body, build, "group_id", || json!(id));
+            Kind::ExternalId => {
+                if build {
+                    out.external_id = Some(trimmed.to_string());
+                    out.body.insert("external_id".into(), json!(trimmed));
                 }
+            }
+            Kind::List => {
+                if build {
+                    let items: Vec<&str> = col.separator.split(trimmed);
+                    out.body.insert(column.to_string(), json!(items));
+                }
+            }
+            Kind::Text => {
+                if build {
+                    out.body.insert(column.to_string(), json!(raw));
+                }
+            }
+            Kind::GroupId => match trimmed.parse::<u64>() {
+                Ok(id) if build => {
+                    out.body.insert("group_id".into(), json!(id));
+                }
+                Ok(_) => {}
                 Err(_) => error(column, format!("'{trimmed}' is not a group id (a whole number)")),
             },
-            "shared_tickets" | "shared_comments" => match parse_bool(trimmed) {
-                Some(b) => {
-                    put(&mut out.body, build, column, || json!(b));
+            Kind::Shared => match parse_bool(trimmed) {
+                Some(b) if build => {
+                    out.body.insert(column.to_string(), json!(b));
                 }
+                Some(_) => {}
                 None => error(column, format!("'{trimmed}' is not true/false, yes/no or 1/0")),
             },
-            "id" => match trimmed.parse::<u64>() {
+            Kind::Id => match trimmed.parse::<u64>() {
                 Ok(id) if id > 0 => out.id = Some(id),
                 _ => error(column, format!("'{trimmed}' is not an organization id")),
             },
-            other => match other.strip_prefix(FIELD_PREFIX) {
-                Some(key) => match schema.get(key) {
-                    Some(def) => match parse_cell(def, raw, seps) {
-                        Ok(v) => {
-                            put(&mut fields, build, key, || v);
-                        }
-                        Err(reason) => error(column, reason),
-                    },
-                    None => {
-                        let hint = match closest(key, schema.keys()) {
-                            Some(c) => format!(" (did you mean '{FIELD_PREFIX}{c}'?)"),
-                            None => String::new(),
-                        };
-                        error(
-                            column,
-                            format!("the account has no organization field '{key}'{hint}"),
-                        );
-                    }
-                },
-                None => error(other, "is not an organization column".to_string()),
+            Kind::Field(def) => match check_cell(def, raw, col.separator) {
+                Ok(v) if build => {
+                    fields.insert(def.key.clone(), v.into_json(def));
+                }
+                Ok(_) => {}
+                Err(reason) => error(column, reason),
             },
+            Kind::UnknownField(message) => error(column, message.clone()),
+            Kind::Foreign => error(column, "is not an organization column".to_string()),
         }
     }
-    if require_name && out.name.is_none() && out.id.is_none() {
+    if require_name && !named && out.id.is_none() {
         error("name", "is required to create an organization".to_string());
     }
     if !fields.is_empty() {
@@ -206,9 +259,21 @@ pub fn check_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{FieldDef, FieldOption, FieldType};
+    use crate::schema::{FieldOption, FieldType};
 
     const SEPS: ListSeparator = ListSeparator::Any;
+
+    /// Checks `cells` (API column, cell) the way a file with those columns is checked.
+    fn check(
+        cells: &[(&str, &str, ListSeparator)],
+        empty: EmptyCells,
+        build: bool,
+    ) -> Result<OrgPayload, Vec<CellError>> {
+        let schema = schema();
+        let columns: Vec<OrgColumn> =
+            cells.iter().map(|&(c, _, sep)| OrgColumn::resolve(c, sep, &schema)).collect();
+        check_row(columns.iter().zip(cells.iter().map(|c| c.1)), empty, true, build)
+    }
 
     fn schema() -> Schema {
         let tier = FieldDef::build(
@@ -248,7 +313,7 @@ mod tests {
             ("organization_fields.tier", "Pro", SEPS),
             ("organization_fields.seats", "12", SEPS),
         ];
-        let p = check_row(&cells, &schema(), EmptyCells::Keep, true, true).unwrap();
+        let p = check(&cells, EmptyCells::Keep, true).unwrap();
         assert_eq!(
             Value::Object(p.body.clone()),
             json!({"name": "Acme", "external_id": "A-1", "domain_names": ["acme.com", "acme.io"],
@@ -266,7 +331,7 @@ mod tests {
             ("organization_fields.seatz", "3", SEPS),
             ("group_id", "Support", SEPS),
         ];
-        let errs = check_row(&cells, &schema(), EmptyCells::Keep, true, true).unwrap_err();
+        let errs = check(&cells, EmptyCells::Keep, true).unwrap_err();
         let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(
             text,
@@ -288,9 +353,9 @@ mod tests {
             ("tags", " ", SEPS),
             ("organization_fields.tier", "", SEPS),
         ];
-        let kept = check_row(&cells, &schema(), EmptyCells::Keep, true, true).unwrap();
+        let kept = check(&cells, EmptyCells::Keep, true).unwrap();
         assert_eq!(Value::Object(kept.body), json!({"name": "Acme"}));
-        let cleared = check_row(&cells, &schema(), EmptyCells::Clear, true, true).unwrap();
+        let cleared = check(&cells, EmptyCells::Clear, true).unwrap();
         assert_eq!(
             Value::Object(cleared.body),
             json!({"name": "Acme", "notes": null, "tags": [], "organization_fields": {"tier": null}})

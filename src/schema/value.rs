@@ -8,12 +8,27 @@ use serde_json::{json, Value};
 use super::{FieldDef, FieldType};
 use crate::input::mapping::ListSeparator;
 
+/// `str::trim`, with a fast path for the usual cell, which neither starts nor ends with
+/// whitespace or a non-ASCII character (every Unicode space is one of those).
+pub fn trim(s: &str) -> &str {
+    let plain = |b: &u8| *b > b' ' && b.is_ascii();
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if plain(a) && plain(b) => s,
+        (None, _) | (_, None) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Parses a boolean the way the design allows: true/false, yes/no, 1/0, in any case.
 pub fn parse_bool(raw: &str) -> Option<bool> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" => Some(true),
-        "false" | "no" | "0" => Some(false),
-        _ => None,
+    let s = trim(raw);
+    let is = |word: &str| s.eq_ignore_ascii_case(word);
+    if is("true") || is("yes") || s == "1" {
+        Some(true)
+    } else if is("false") || is("no") || s == "0" {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -32,7 +47,7 @@ fn fast_date(s: &str) -> Option<NaiveDate> {
 
 /// Parses a date cell: `YYYY-MM-DD`, `YYYY/MM/DD`, or an ISO date-time (its date part).
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let s = raw.trim();
+    let s = trim(raw);
     if let Some(d) = fast_date(s) {
         return Some(d);
     }
@@ -49,43 +64,97 @@ fn options_list(def: &FieldDef) -> String {
 
 /// Resolves one dropdown/multiselect entry: a tag (exact, then case-insensitive) or a label
 /// (case-insensitive), which is turned into its tag.
-fn resolve_option(def: &FieldDef, raw: &str) -> Result<String, String> {
-    let s = raw.trim();
+fn resolve_option<'d>(def: &'d FieldDef, raw: &str) -> Result<&'d str, String> {
+    let s = trim(raw);
     if let Some(o) = def.options.iter().find(|o| o.value == s) {
-        return Ok(o.value.clone());
+        return Ok(&o.value);
     }
     if let Some(o) = def
         .options
         .iter()
-        .find(|o| o.value.eq_ignore_ascii_case(s) || o.name.trim().eq_ignore_ascii_case(s))
+        .find(|o| o.value.eq_ignore_ascii_case(s) || trim(&o.name).eq_ignore_ascii_case(s))
     {
-        return Ok(o.value.clone());
+        return Ok(&o.value);
     }
     Err(format!("'{s}' is not an option (options: {})", options_list(def)))
 }
 
-/// Checks a non-empty cell against a field and returns the API value.
-pub fn parse_cell(def: &FieldDef, raw: &str, separator: ListSeparator) -> Result<Value, String> {
+/// A cell that passed its field's check, still borrowed from the cell or the field's options:
+/// checking allocates nothing (`zdbulk validate` checks millions of cells), and only an import
+/// turns it into the API value with [`Checked::into_json`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Checked<'a> {
+    /// Text kept as written (text, textarea).
+    Text(&'a str),
+    /// A checkbox.
+    Bool(bool),
+    /// A date.
+    Date(NaiveDate),
+    /// A whole number.
+    Integer(i64),
+    /// A decimal number.
+    Decimal(f64),
+    /// A trimmed value that matched the field's pattern.
+    Matched(&'a str),
+    /// A dropdown option's tag.
+    Tag(&'a str),
+    /// A multiselect cell (trimmed) whose every entry is an option.
+    Tags(&'a str, ListSeparator),
+    /// The id of a lookup field's record.
+    Id(u64),
+}
+
+impl Checked<'_> {
+    /// The value the API expects for this cell of `def`.
+    pub fn into_json(self, def: &FieldDef) -> Value {
+        match self {
+            Checked::Text(s) | Checked::Matched(s) | Checked::Tag(s) => json!(s),
+            Checked::Bool(b) => json!(b),
+            Checked::Date(d) => {
+                use chrono::Datelike as _;
+                json!(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
+            }
+            Checked::Integer(n) => json!(n),
+            Checked::Decimal(x) => json!(x),
+            Checked::Tags(s, separator) => {
+                let mut tags: Vec<&str> = Vec::new();
+                // Every entry resolved when the cell was checked; a repeat is sent once.
+                for tag in separator.pieces(s).filter_map(|p| resolve_option(def, p).ok()) {
+                    if !tags.contains(&tag) {
+                        tags.push(tag);
+                    }
+                }
+                json!(tags)
+            }
+            Checked::Id(id) => json!(id),
+        }
+    }
+}
+
+/// Checks a non-empty cell against a field, allocating nothing unless the cell is invalid.
+pub fn check_cell<'a>(
+    def: &'a FieldDef,
+    raw: &'a str,
+    separator: ListSeparator,
+) -> Result<Checked<'a>, String> {
     if !def.active {
         return Err(format!("field '{}' is inactive and cannot be written", def.key));
     }
-    let s = raw.trim();
+    let s = trim(raw);
     match def.field_type {
-        FieldType::Text | FieldType::Textarea => Ok(json!(raw)),
-        FieldType::Checkbox => parse_bool(s).map(Value::Bool).ok_or_else(|| {
+        FieldType::Text | FieldType::Textarea => Ok(Checked::Text(raw)),
+        FieldType::Checkbox => parse_bool(s).map(Checked::Bool).ok_or_else(|| {
             format!("'{s}' is not a checkbox value (use true/false, yes/no or 1/0)")
         }),
         FieldType::Date => parse_date(s)
-            .map(|d| {
-                use chrono::Datelike as _;
-                json!(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
-            })
+            .map(Checked::Date)
             .ok_or_else(|| format!("'{s}' is not a date (use YYYY-MM-DD)")),
-        FieldType::Integer => {
-            s.parse::<i64>().map(|n| json!(n)).map_err(|_| format!("'{s}' is not a whole number"))
-        }
+        FieldType::Integer => s
+            .parse::<i64>()
+            .map(Checked::Integer)
+            .map_err(|_| format!("'{s}' is not a whole number")),
         FieldType::Decimal => match s.parse::<f64>() {
-            Ok(x) if x.is_finite() => Ok(json!(x)),
+            Ok(x) if x.is_finite() => Ok(Checked::Decimal(x)),
             _ => Err(format!("'{s}' is not a decimal number")),
         },
         FieldType::Regexp => match &def.pattern {
@@ -93,24 +162,25 @@ pub fn parse_cell(def: &FieldDef, raw: &str, separator: ListSeparator) -> Result
                 "'{s}' does not match the field's pattern {}",
                 def.pattern_source.as_deref().unwrap_or("")
             )),
-            _ => Ok(json!(s)),
+            _ => Ok(Checked::Matched(s)),
         },
-        FieldType::Dropdown => resolve_option(def, s).map(Value::String),
+        FieldType::Dropdown => resolve_option(def, s).map(Checked::Tag),
         FieldType::Multiselect => {
-            let mut tags = Vec::new();
-            for part in separator.split(s) {
-                let tag = resolve_option(def, part)?;
-                if !tags.contains(&tag) {
-                    tags.push(tag);
-                }
+            for part in separator.pieces(s) {
+                resolve_option(def, part)?;
             }
-            Ok(json!(tags))
+            Ok(Checked::Tags(s, separator))
         }
         FieldType::Lookup => match s.parse::<u64>() {
-            Ok(id) if id > 0 => Ok(json!(id)),
+            Ok(id) if id > 0 => Ok(Checked::Id(id)),
             _ => Err(format!("'{s}' is not the id of a record")),
         },
     }
+}
+
+/// Checks a non-empty cell against a field and returns the API value.
+pub fn parse_cell(def: &FieldDef, raw: &str, separator: ListSeparator) -> Result<Value, String> {
+    check_cell(def, raw, separator).map(|c| c.into_json(def))
 }
 
 #[cfg(test)]
@@ -130,6 +200,15 @@ mod tests {
             .collect();
         let pattern = (t == FieldType::Regexp).then(|| "\\A[A-Z]{3}-[0-9]{4}\\z".to_string());
         FieldDef::build("f".into(), "F".into(), t, true, pattern, None, options).unwrap()
+    }
+
+    #[test]
+    fn trim_matches_str_trim() {
+        for s in
+            ["", " ", "a", " a", "a ", "\ta b\n", "é ", " é", "\u{a0}x\u{a0}", "x\u{2003}", "~"]
+        {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
     }
 
     #[test]

@@ -15,3 +15,4 @@ mod sandbox_memberships;
 mod sandbox_organizations;
 mod sandbox_state;
 mod sandbox_users;
+mod validate;

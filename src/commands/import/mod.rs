@@ -3,6 +3,7 @@
 
 mod rows;
 mod show;
+mod validate;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -21,7 +22,6 @@ use crate::input::{open_input, InputFormat};
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::summary::Summary;
-use crate::output::{Action, RowOutcome, RowStatus};
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Interrupted, Stop};
 use crate::pipeline::journal::{Entry, Journal};
@@ -231,21 +231,18 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
 
     let mut run = RunResult::default();
     let (counts, rows) = if validate {
-        let sheet = args.sheet.as_deref();
-        tokio::task::block_in_place(|| {
-            validate_file(
-                input,
-                &args.file,
-                sheet,
-                &mapped,
-                &schema,
-                empty,
-                mode,
-                &dir,
-                failed_format,
-                &header,
-            )
-        })?
+        let validation = validate::Validation {
+            file: &args.file,
+            sheet: args.sheet.as_deref(),
+            mapped: &mapped,
+            schema: &schema,
+            empty,
+            mode,
+            dir: &dir,
+            failed_format,
+            header: &header,
+        };
+        tokio::task::block_in_place(|| validation.run(input))?
     } else {
         let client = client.context("an import needs an account")?;
         // Rows sharing a name or external id are found first: both must be refused before
@@ -343,88 +340,6 @@ struct RunResult {
     jobs: u64,
     warnings: Vec<String>,
     fatal: Option<anyhow::Error>,
-}
-
-/// `zdbulk validate`: every row checked, `valid` or `invalid`, nothing sent.
-///
-/// One pass, assuming no name or external id repeats, while noting every one; if some did
-/// repeat, the rows written `valid` before their twin was seen are wrong, so the report is
-/// written again with the complete index. Files without duplicates are read once.
-#[allow(clippy::too_many_arguments)]
-fn validate_file(
-    input: crate::input::Input,
-    file: &Path,
-    sheet: Option<&str>,
-    mapped: &MappedHeader,
-    schema: &Schema,
-    empty: EmptyCells,
-    mode: Mode,
-    dir: &Path,
-    failed_format: FailedFormat,
-    header: &[String],
-) -> anyhow::Result<(std::collections::BTreeMap<RowStatus, usize>, usize)> {
-    let none = Duplicates::new();
-    let mut seen = Duplicates::new();
-    let mut first = rows::KeyMap::default();
-    let keys = rows::key_columns(mapped);
-    let (counts, n) = validate_pass(
-        input,
-        &RowChecker::new(mapped, schema, empty, mode, &none).check_only(),
-        dir,
-        failed_format,
-        header,
-        |row| {
-            for &(kind, i) in &keys {
-                if let Some(v) = row.cells.get(i) {
-                    seen.observe(&mut first, kind, v, row.number);
-                }
-            }
-        },
-    )?;
-    if !seen.any() {
-        return Ok((counts, n));
-    }
-    drop(first);
-    let input = open_input(file, sheet)?;
-    validate_pass(
-        input,
-        &RowChecker::new(mapped, schema, empty, mode, &seen).check_only(),
-        dir,
-        failed_format,
-        header,
-        |_| {},
-    )
-}
-
-fn validate_pass(
-    input: crate::input::Input,
-    checker: &RowChecker<'_>,
-    dir: &Path,
-    failed_format: FailedFormat,
-    header: &[String],
-    mut observe: impl FnMut(&crate::input::Row),
-) -> anyhow::Result<(std::collections::BTreeMap<RowStatus, usize>, usize)> {
-    let failed = FailedRows::create(dir, failed_format, header.to_vec())?;
-    let mut report = ReportWriter::create(dir, failed)?;
-    let mut n = 0;
-    let mut input = input;
-    for (seq, row) in input.by_ref().enumerate() {
-        let row = row?;
-        observe(&row);
-        let outcome = match checker.check(seq, row) {
-            RowIn::Settled(o) => o,
-            RowIn::Valid(v) => {
-                RowOutcome::new(v.seq, v.row, v.payload.key(), Action::None, RowStatus::Valid)
-            }
-        };
-        report.record(outcome)?;
-        n = seq + 1;
-    }
-    for w in input.warnings() {
-        eprintln!("warning: {w}");
-    }
-    let counts = report.finish(n).context("failed to finish the report")?;
-    Ok((counts, n))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -57,13 +57,18 @@ pub enum ListSeparator {
 impl ListSeparator {
     /// Splits `cell` into its values, trimmed, dropping empty ones.
     pub fn split(self, cell: &str) -> Vec<&str> {
-        let is_sep = |c: char| match self {
+        self.pieces(cell).collect()
+    }
+
+    /// The values of `cell`, trimmed, empty ones dropped, without collecting them.
+    pub fn pieces(self, cell: &str) -> impl Iterator<Item = &str> {
+        let is_sep = move |c: char| match self {
             ListSeparator::Spaces => c.is_whitespace(),
             ListSeparator::Commas => c == ',',
             ListSeparator::Pipes => c == '|',
             ListSeparator::Any => c.is_whitespace() || c == ',' || c == '|',
         };
-        cell.split(is_sep).map(str::trim).filter(|v| !v.is_empty()).collect()
+        cell.split(is_sep).map(str::trim).filter(|v| !v.is_empty())
     }
 }
 
