@@ -119,9 +119,10 @@ fn import(name: &str, config: SandboxConfig, rows: usize, mode: &str, job_secs: 
     let bound = (100.0 * rate).min(jobs * 100.0 * 60.0 / job_secs);
     let per_min = rows as f64 / secs * 60.0;
     let requests = stats["total_requests"].as_f64().unwrap_or(0.0);
+    let polls = &stats["requests"]["GET /api/v2/job_statuses/show_many"]["200"];
     println!(
         "{name}: exit {code}, {rows} rows in {secs:.1}s = {per_min:.0} rows/min; bound {bound:.0} rows/min \
-         => {:.1}% of the bound; {requests} requests = {:.3} per 100 rows; 429s {}; peak jobs {}; created {}, updated {}",
+         => {:.1}% of the bound; {requests} requests = {:.3} per 100 rows ({polls} polls); 429s {}; peak jobs {}; created {}, updated {}",
         100.0 * per_min / bound,
         requests / (rows as f64 / 100.0),
         stats["rate_limited"],

@@ -77,4 +77,10 @@ pub trait OrgApi: Clone + Send + Sync + 'static {
     fn budget_binding(&self) -> bool {
         false
     }
+
+    /// The requests a minute this run may send, once known: the account's budget (from the
+    /// answers' headers) or `--max-rpm`, whichever is lower.
+    fn requests_per_minute(&self) -> Option<u32> {
+        None
+    }
 }

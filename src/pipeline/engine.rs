@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::api::{JobState, OrgApi, SubmitError};
 use super::batch::{Batch, Op, PlannedRow};
+use super::job_time::JobTime;
 use super::journal::{Entry, Journal};
 use super::reconcile::{reconcile, JobEnd};
 use super::reporter::Reporter;
@@ -128,17 +129,15 @@ pub async fn run<A: OrgApi>(
     let mut e = Engine {
         api,
         window: settings.max_jobs.max(1),
+        time: JobTime::new(settings.initial_job_estimate),
         settings,
         stats: EngineStats::default(),
         in_flight: HashMap::new(),
         retry: VecDeque::new(),
         next_batch: 0,
-        estimate: Duration::ZERO,
-        explored: false,
         budget_binding: false,
         last_poll: None,
     };
-    e.estimate = e.settings.initial_job_estimate;
     let mut submitting: FuturesUnordered<BoxFuture<'static, Submitted>> = FuturesUnordered::new();
     let mut recovering: FuturesUnordered<BoxFuture<'static, Recovered>> = FuturesUnordered::new();
     let mut polling: Option<BoxFuture<'static, Polled>> = None;
@@ -241,7 +240,7 @@ pub async fn run<A: OrgApi>(
                         e.window = e.in_flight.len().max(1);
                         reporter.on_wait("the account's job limit is reached; waiting for jobs to finish");
                         if e.in_flight.is_empty() {
-                            tokio::time::sleep(e.estimate.min(Duration::from_secs(5))).await;
+                            tokio::time::sleep(e.time.estimate().min(Duration::from_secs(5))).await;
                         }
                         e.retry.push_back(batch);
                     }
@@ -318,15 +317,26 @@ struct Engine<A> {
     in_flight: HashMap<String, InFlight>,
     retry: VecDeque<Batch>,
     next_batch: u64,
-    estimate: Duration,
-    /// Whether a job has been seen finishing (the estimate is then learned, not guessed).
-    explored: bool,
+    /// How long jobs take.
+    time: JobTime,
     /// Whether the request budget has run out during the run (polls then cost creates).
     budget_binding: bool,
     last_poll: Option<Instant>,
 }
 
 impl<A: OrgApi> Engine<A> {
+    /// Whether the request budget, not the job window, bounds the run: the budget has run out
+    /// already, or the window would cycle faster than the budget allows (the window's jobs
+    /// per job time, in requests a minute, above nine tenths of the budget). Then every poll
+    /// costs a create, and time is what there is to spare.
+    fn budget_binds(&self) -> bool {
+        self.budget_binding
+            || self.api.requests_per_minute().is_some_and(|limit| {
+                let job_secs = self.time.estimate().as_secs_f64().max(0.05);
+                self.window as f64 * 60.0 / job_secs > f64::from(limit) * 0.9
+            })
+    }
+
     /// When to poll next.
     ///
     /// - Jobs no poll has seen yet: when the newest of them is expected to be done, so one
@@ -335,21 +345,26 @@ impl<A: OrgApi> Engine<A> {
     /// - Jobs a poll saw still running: when the oldest of them is expected to be done, and
     ///   once it is overdue, soon again while it is only a little late (a twentieth of a
     ///   job's time), then backing off in proportion to its age.
+    /// - When the request budget binds, a fifth of a job's time later than expected and a
+    ///   quarter of it between looks: a late poll only costs time the budget makes spare,
+    ///   while one that finds a job still running costs a request a create needed.
     fn next_poll_at(&self) -> Option<Instant> {
         let now = Instant::now();
+        let binds = self.budget_binds();
+        let estimate = self.time.estimate();
+        let expected = if binds { estimate.mul_f64(1.2) } else { estimate };
         let fresh = self.in_flight.values().filter(|j| !j.seen_pending).map(|j| j.submitted).max();
         let seen = self.in_flight.values().filter(|j| j.seen_pending).map(|j| j.submitted).min();
-        let group = fresh.map(|t| t + self.estimate);
+        let group = fresh.map(|t| t + expected);
         let straggler = seen.map(|t| {
-            let due = t + self.estimate;
+            let due = t + expected;
             if now < due {
                 return due;
             }
             let age = now - t;
-            // When the request budget binds, a second look costs a create: look less often.
-            let soon = if self.budget_binding { 0.25 } else { 0.05 };
-            let gap = if age < self.estimate.mul_f64(1.5) {
-                self.estimate.mul_f64(soon)
+            let soon = if binds { 0.25 } else { 0.05 };
+            let gap = if age < estimate.mul_f64(1.5) {
+                estimate.mul_f64(soon)
             } else {
                 age.mul_f64(0.25)
             };
@@ -365,15 +380,11 @@ impl<A: OrgApi> Engine<A> {
         })
     }
 
-    /// Learns how long jobs take from one poll's answer (`sent`: when the poll went out).
-    ///
-    /// - The oldest job still pending at age `a`: jobs take longer than `a`. Until a job has
-    ///   been seen finishing, the guess grows by half again (a few polls find any job time).
-    /// - All done, the newest at age `a`: jobs take at most `a`. If the newest was seen
-    ///   running before, the time lies between then and `a`: use the middle. If not, probe
-    ///   5 % shorter next time.
+    /// Learns how long jobs take from one poll's answer (`sent`: when the poll went out):
+    /// the oldest job still running, or, when every job asked about is done, the newest one.
     fn learn(&mut self, answered: &HashMap<String, JobState>, sent: Instant) {
         self.budget_binding = self.budget_binding || self.api.budget_binding();
+        let probe = !self.budget_binds();
         let age = |j: &InFlight| sent.saturating_duration_since(j.submitted);
         let pending = self
             .in_flight
@@ -382,8 +393,7 @@ impl<A: OrgApi> Engine<A> {
             .map(|(_, j)| age(j))
             .max();
         if let Some(a) = pending {
-            let floor = if self.explored { a } else { a.mul_f64(1.5) };
-            self.estimate = self.estimate.max(floor);
+            self.time.running(a);
             return;
         }
         // Only jobs this poll asked about (jobs accepted while it was out are not in it).
@@ -396,18 +406,8 @@ impl<A: OrgApi> Engine<A> {
         else {
             return;
         };
-        let a = age(newest);
-        // Seen running at `pending_age` and done at `a`: the job time lies between; take the
-        // middle (a poll a little early only costs a short second look at the stragglers).
-        self.estimate = if newest.seen_pending {
-            (newest.pending_age + a) / 2
-        } else if self.budget_binding {
-            // No probe: a poll that comes a little late costs less than one that misses.
-            a.min(self.estimate)
-        } else {
-            a.min(self.estimate).mul_f64(0.95)
-        };
-        self.explored = true;
+        let seen_running = newest.seen_pending.then_some(newest.pending_age);
+        self.time.done(age(newest), seen_running, probe);
     }
 
     fn absorb(

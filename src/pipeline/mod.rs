@@ -3,6 +3,7 @@
 //!
 //! - [`plan`]: existing records looked up; create, update or nothing per row.
 //! - [`engine`]: the job window, polling, recovery of lost answers.
+//! - [`job_time`]: how long jobs take, learned from polls, so one poll settles a group.
 //! - [`api`]: the narrow trait the pipeline needs from Zendesk.
 //! - [`reporter`]: progress hooks.
 //! - [`batch`]: planned rows and batches of at most 100.
@@ -14,6 +15,7 @@ pub mod api;
 pub mod batch;
 pub mod diff;
 pub mod engine;
+pub mod job_time;
 pub mod journal;
 pub mod plan;
 pub mod reconcile;

@@ -300,3 +300,126 @@ async fn update_mode_reports_missing_records_and_delete_mode_deletes() {
     assert_eq!(statuses(&lines), vec!["deleted", "deleted"]);
     assert_eq!(fake.0.lock().unwrap().orgs.len(), 1);
 }
+
+/// An account whose jobs take `job_time` (on tokio's clock) and whose request budget is
+/// `rpm` a minute: for the poll timing, which the instant account above cannot show.
+#[derive(Clone)]
+struct Timed {
+    inner: Fake,
+    job_time: Duration,
+    rpm: Option<u32>,
+    submitted: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
+    polls: Arc<Mutex<u32>>,
+}
+
+impl OrgApi for Timed {
+    async fn find_by_external_ids(&self, ids: Vec<String>) -> anyhow::Result<Vec<Value>> {
+        self.inner.find_by_external_ids(ids).await
+    }
+    async fn find_by_ids(&self, ids: Vec<u64>) -> anyhow::Result<Vec<Value>> {
+        self.inner.find_by_ids(ids).await
+    }
+    async fn find_by_name(&self, name: String) -> anyhow::Result<Option<Value>> {
+        self.inner.find_by_name(name).await
+    }
+    async fn submit(&self, op: Op, request: Value) -> Result<String, SubmitError> {
+        let id = self.inner.submit(op, request).await?;
+        self.submitted.lock().unwrap().insert(id.clone(), tokio::time::Instant::now());
+        Ok(id)
+    }
+    async fn poll(&self, ids: Vec<String>) -> anyhow::Result<Vec<(String, JobState)>> {
+        *self.polls.lock().unwrap() += 1;
+        let now = tokio::time::Instant::now();
+        let (done, pending): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
+            self.submitted.lock().unwrap().get(id).is_some_and(|t| now >= *t + self.job_time)
+        });
+        let mut states = self.inner.poll(done).await?;
+        states.extend(pending.into_iter().map(|id| (id, JobState::Pending)));
+        Ok(states)
+    }
+    async fn jobs_in_flight(&self) -> anyhow::Result<Vec<String>> {
+        self.inner.jobs_in_flight().await
+    }
+    fn requests_per_minute(&self) -> Option<u32> {
+        self.rpm
+    }
+}
+
+/// Creates `jobs` × 10 rows in jobs of 10 through a window of `window` jobs taking
+/// `job_time` each, under a budget of `rpm` requests a minute; returns the polls it took.
+async fn polls_for(rpm: Option<u32>, window: usize, jobs: usize, job_time: Duration) -> u32 {
+    let api = Timed {
+        inner: Fake::default(),
+        job_time,
+        rpm,
+        submitted: Default::default(),
+        polls: Default::default(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let failed = FailedRows::create(dir.path(), FailedFormat::Csv, vec!["name".into()]).unwrap();
+    let mut report = ReportWriter::create(dir.path(), failed).unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let (plan_tx, plan_rx) = mpsc::channel(jobs + 1);
+    for b in 0..jobs {
+        let rows = (0..10)
+            .map(|i| {
+                let seq = b * 10 + i;
+                let name = format!("Org {seq}");
+                let mut payload = Map::new();
+                payload.insert("name".into(), json!(name));
+                super::batch::PlannedRow {
+                    seq,
+                    row: seq + 2,
+                    key: name.clone(),
+                    payload,
+                    id: None,
+                    name: Some(name),
+                    external_id: None,
+                    original: vec![],
+                    attempts: 0,
+                }
+            })
+            .collect();
+        plan_tx
+            .send(engine::PlanMsg::Batch(super::batch::Batch { op: Op::Create, rows }))
+            .await
+            .unwrap();
+    }
+    drop(plan_tx);
+    let (_interrupt_tx, interrupt) = tokio::sync::watch::channel(false);
+    let stop = engine::Stop { interrupt, aborted: Default::default() };
+    let settings = EngineSettings { max_jobs: window, ..Default::default() };
+    let end = engine::run(api.clone(), settings, plan_rx, &mut report, &mut journal, &Silent, stop)
+        .await
+        .unwrap();
+    assert!(end.fatal.is_none());
+    assert_eq!(report.finish(jobs * 10).unwrap()[&crate::output::RowStatus::Created], jobs * 10);
+    let polls = *api.polls.lock().unwrap();
+    assert_eq!(u64::from(polls), end.stats.polls);
+    polls
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_the_budget_binds_nearly_every_poll_settles_a_whole_group() {
+    // 5 jobs a second could use 300 requests a minute; the budget allows 100: every poll
+    // that finds a job still running costs a create, so polls come late and settle groups.
+    let second = Duration::from_secs(1);
+    let binding = polls_for(Some(100), 5, 100, second).await;
+    assert!(binding <= 100 / 5 + 3, "{binding} polls for 100 jobs in groups of 5");
+    // With requests to spare, polls come as early as jobs may be done, a few of them early.
+    let free = polls_for(None, 5, 100, second).await;
+    assert!(free > binding, "{free} polls without a binding budget, {binding} with one");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_ten_second_jobs_one_poll_settles_each_round_and_the_window_stays_full() {
+    // The job window binds: 450 jobs are 15 rounds of 30 jobs of 10 s.
+    let started = tokio::time::Instant::now();
+    let polls = polls_for(Some(700), 30, 450, Duration::from_secs(10)).await;
+    // A few polls find the job time from a 1 s guess, a few narrow it; then one a round,
+    // and now and then a probe a little earlier.
+    assert!(polls <= 15 + 12, "{polls} polls for 15 rounds");
+    // Each round starts less than 2 % of a job's time after the one before ends.
+    let took = started.elapsed();
+    assert!(took <= Duration::from_secs(153), "{took:?} for 150 s of jobs");
+}

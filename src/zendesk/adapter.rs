@@ -103,6 +103,14 @@ impl OrgApi for Client {
         stats.budget_waits > 0 || stats.rate_limited > 0
     }
 
+    fn requests_per_minute(&self) -> Option<u32> {
+        let account = self.stats().budget.and_then(|b| b.limit);
+        match (account, self.max_rpm()) {
+            (Some(a), Some(m)) => Some(a.min(m)),
+            (a, m) => a.or(m),
+        }
+    }
+
     async fn jobs_in_flight(&self) -> anyhow::Result<Vec<String>> {
         let page: Value =
             self.get_json("job_statuses.json", &[("page[size]", "100".to_string())]).await?;

@@ -94,6 +94,7 @@ struct Inner {
     auth: Authenticator,
     policy: RetryPolicy,
     limiter: RateLimiter,
+    max_rpm: Option<u32>,
 }
 
 /// A successful answer's body.
@@ -186,7 +187,13 @@ impl Client {
             ..RetryPolicy::default()
         };
         let limiter = RateLimiter::new(settings.max_rpm);
-        Ok(Client { inner: Arc::new(Inner { http, base, auth, policy, limiter }) })
+        let max_rpm = settings.max_rpm;
+        Ok(Client { inner: Arc::new(Inner { http, base, auth, policy, limiter, max_rpm }) })
+    }
+
+    /// The `--max-rpm` cap, if one was set.
+    pub fn max_rpm(&self) -> Option<u32> {
+        self.inner.max_rpm
     }
 
     /// The account root the client talks to (always ends with `/`).
