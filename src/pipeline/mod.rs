@@ -9,6 +9,7 @@
 //! - [`batch`]: planned rows and batches of at most 100.
 //! - [`journal`]: the fsynced log of batches, jobs and results.
 //! - [`reconcile`]: job results matched to rows by position.
+//! - `recovery`: rows of failed jobs and lost answers looked up before they are sent again.
 //! - [`diff`]: whether an existing record already has a row's values.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod job_time;
 pub mod journal;
 pub mod plan;
 pub mod reconcile;
+mod recovery;
 pub mod reporter;
 
 #[cfg(test)]
