@@ -130,6 +130,7 @@ pub async fn run<A: OrgApi>(
         api,
         window: settings.max_jobs.max(1),
         time: JobTime::new(settings.initial_job_estimate),
+        newest_done: None,
         settings,
         stats: EngineStats::default(),
         in_flight: HashMap::new(),
@@ -319,6 +320,8 @@ struct Engine<A> {
     next_batch: u64,
     /// How long jobs take.
     time: JobTime,
+    /// When the newest job found done so far was submitted.
+    newest_done: Option<Instant>,
     /// Whether the request budget has run out during the run (polls then cost creates).
     budget_binding: bool,
     last_poll: Option<Instant>,
@@ -342,9 +345,10 @@ impl<A: OrgApi> Engine<A> {
     /// - Jobs no poll has seen yet: when the newest of them is expected to be done, so one
     ///   poll settles the whole group and the window is refilled in one burst (groups stay
     ///   together, and polls stay a small share of the request budget).
-    /// - Jobs a poll saw still running: when the oldest of them is expected to be done, and
-    ///   once it is overdue, soon again while it is only a little late (a twentieth of a
-    ///   job's time), then backing off in proportion to its age.
+    /// - Jobs a poll saw still running and now overdue (stragglers): soon again while the
+    ///   youngest of them is only a little late (a twentieth of a job's time), then backing
+    ///   off in proportion to its age. A job some other group's poll saw running is not a
+    ///   straggler until its own time is up.
     /// - When the request budget binds, a fifth of a job's time later than expected and a
     ///   quarter of it between looks: a late poll only costs time the budget makes spare,
     ///   while one that finds a job still running costs a request a create needed.
@@ -353,14 +357,14 @@ impl<A: OrgApi> Engine<A> {
         let binds = self.budget_binds();
         let estimate = self.time.estimate();
         let expected = if binds { estimate.mul_f64(1.2) } else { estimate };
-        let fresh = self.in_flight.values().filter(|j| !j.seen_pending).map(|j| j.submitted).max();
-        let seen = self.in_flight.values().filter(|j| j.seen_pending).map(|j| j.submitted).min();
+        // A job another group's poll saw running is still part of its own group until it is
+        // due: only overdue jobs are stragglers. The youngest of them sets the pace of second
+        // looks (a job only a little late is looked at soon; one long overdue, more rarely).
+        let overdue = |j: &InFlight| j.seen_pending && now >= j.submitted + expected;
+        let fresh = self.in_flight.values().filter(|j| !overdue(j)).map(|j| j.submitted).max();
+        let seen = self.in_flight.values().filter(|j| overdue(j)).map(|j| j.submitted).max();
         let group = fresh.map(|t| t + expected);
         let straggler = seen.map(|t| {
-            let due = t + expected;
-            if now < due {
-                return due;
-            }
             let age = now - t;
             let soon = if binds { 0.25 } else { 0.05 };
             let gap = if age < estimate.mul_f64(1.5) {
@@ -382,18 +386,37 @@ impl<A: OrgApi> Engine<A> {
 
     /// Learns how long jobs take from one poll's answer (`sent`: when the poll went out):
     /// the oldest job still running, or, when every job asked about is done, the newest one.
+    ///
+    /// A job still running although a job submitted after it has finished is a straggler,
+    /// not news about job times: it gets its own second looks, but if its age counted, one
+    /// slow job would hold every later group back for as long as it ran.
     fn learn(&mut self, answered: &HashMap<String, JobState>, sent: Instant) {
         self.budget_binding = self.budget_binding || self.api.budget_binding();
         let probe = !self.budget_binds();
         let age = |j: &InFlight| sent.saturating_duration_since(j.submitted);
-        let pending = self
+        let state = |id: &String| answered.get(id);
+        let newest_done = self
             .in_flight
             .iter()
-            .filter(|(id, _)| matches!(answered.get(*id), Some(JobState::Pending)))
-            .map(|(_, j)| age(j))
+            .filter(|(id, _)| matches!(state(id), Some(JobState::Done(_))))
+            .map(|(_, j)| j.submitted)
+            .chain(self.newest_done)
             .max();
+        let mut any_pending = false;
+        let mut pending = None;
+        for (id, job) in &self.in_flight {
+            if matches!(state(id), Some(JobState::Pending)) {
+                any_pending = true;
+                if newest_done.is_none_or(|done| job.submitted > done) {
+                    pending = pending.max(Some(age(job)));
+                }
+            }
+        }
+        self.newest_done = newest_done;
         if let Some(a) = pending {
             self.time.running(a);
+        }
+        if any_pending {
             return;
         }
         // Only jobs this poll asked about (jobs accepted while it was out are not in it).

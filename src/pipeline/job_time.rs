@@ -18,6 +18,8 @@ const PROBE_EVERY: u32 = 6;
 /// How much earlier a probe looks, as a share of the upper bound (less than [`CLOSE`], so a
 /// probe that finds jobs running leaves the bounds close).
 const PROBE: f64 = 0.015;
+/// The farthest a run of successful probes looks earlier.
+const MAX_PROBE: f64 = 0.25;
 
 /// The learned job time.
 #[derive(Debug, Clone)]
@@ -31,9 +33,11 @@ pub struct JobTime {
     explored: bool,
     /// Polls at the upper bound since the last probe.
     settled: u32,
-    /// The estimate is a probe: if it finds every job done, probe again at once (jobs are
-    /// getting faster).
+    /// The estimate is a probe: if it finds every job done, probe again at once, twice as
+    /// far (jobs are getting faster, or the upper bound was far too high).
     probing: bool,
+    /// How much earlier the next probe looks.
+    step: f64,
 }
 
 impl JobTime {
@@ -47,6 +51,7 @@ impl JobTime {
             explored: false,
             settled: 0,
             probing: false,
+            step: PROBE,
         }
     }
 
@@ -58,6 +63,7 @@ impl JobTime {
     /// A poll found a job still running at `age`.
     pub fn running(&mut self, age: Duration) {
         self.probing = false;
+        self.step = PROBE;
         self.lower = self.lower.max(age);
         if self.upper.is_some_and(|u| u <= age) {
             // Jobs got slower: what was enough is no longer.
@@ -84,13 +90,17 @@ impl JobTime {
             self.lower = upper.mul_f64(1.0 - CLOSE);
         }
         let close = (upper - self.lower).as_secs_f64() <= upper.as_secs_f64() * CLOSE;
+        self.step = if probe_hit { (self.step * 2.0).min(MAX_PROBE) } else { PROBE };
         self.estimate = if !probe {
             upper
         } else if probe_hit || close && seen_running.is_none() && self.settled + 1 >= PROBE_EVERY {
             self.settled = 0;
             self.probing = true;
-            upper.mul_f64(1.0 - PROBE)
+            upper.mul_f64(1.0 - self.step)
         } else if !close {
+            // Aiming below the upper bound is a probe too: if it finds every job done, the
+            // lower bound may be stale (jobs got faster), and the next look goes further.
+            self.probing = true;
             (self.lower + upper) / 2
         } else {
             self.settled += 1;
@@ -154,8 +164,13 @@ mod tests {
             "{:?}",
             time.estimate()
         );
-        simulate(&mut time, |_| ms(6_000), 40);
+        simulate(&mut time, |_| ms(6_000), 20);
         assert!(time.estimate() <= ms(6_150), "{:?}", time.estimate());
+        // A far too high bound comes down in a few rounds, not dozens.
+        let mut time = JobTime::new(ms(1_000));
+        time.running(ms(59_000));
+        simulate(&mut time, |_| ms(10_000), 16);
+        assert!(time.estimate() <= ms(10_500), "{:?}", time.estimate());
     }
 
     #[test]

@@ -307,6 +307,8 @@ async fn update_mode_reports_missing_records_and_delete_mode_deletes() {
 struct Timed {
     inner: Fake,
     job_time: Duration,
+    /// One job (by id) that takes longer than the others.
+    slow: Option<(&'static str, Duration)>,
     rpm: Option<u32>,
     submitted: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
     polls: Arc<Mutex<u32>>,
@@ -331,7 +333,11 @@ impl OrgApi for Timed {
         *self.polls.lock().unwrap() += 1;
         let now = tokio::time::Instant::now();
         let (done, pending): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
-            self.submitted.lock().unwrap().get(id).is_some_and(|t| now >= *t + self.job_time)
+            let time = match self.slow {
+                Some((slow, time)) if slow == id => time,
+                _ => self.job_time,
+            };
+            self.submitted.lock().unwrap().get(id).is_some_and(|t| now >= *t + time)
         });
         let mut states = self.inner.poll(done).await?;
         states.extend(pending.into_iter().map(|id| (id, JobState::Pending)));
@@ -348,9 +354,21 @@ impl OrgApi for Timed {
 /// Creates `jobs` × 10 rows in jobs of 10 through a window of `window` jobs taking
 /// `job_time` each, under a budget of `rpm` requests a minute; returns the polls it took.
 async fn polls_for(rpm: Option<u32>, window: usize, jobs: usize, job_time: Duration) -> u32 {
+    polls_with(rpm, window, jobs, job_time, None).await
+}
+
+/// As [`polls_for`], with one job taking longer.
+async fn polls_with(
+    rpm: Option<u32>,
+    window: usize,
+    jobs: usize,
+    job_time: Duration,
+    slow: Option<(&'static str, Duration)>,
+) -> u32 {
     let api = Timed {
         inner: Fake::default(),
         job_time,
+        slow,
         rpm,
         submitted: Default::default(),
         polls: Default::default(),
@@ -422,4 +440,15 @@ async fn with_ten_second_jobs_one_poll_settles_each_round_and_the_window_stays_f
     // Each round starts less than 2 % of a job's time after the one before ends.
     let took = started.elapsed();
     assert!(took <= Duration::from_secs(153), "{took:?} for 150 s of jobs");
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_slow_job_does_not_hold_back_the_jobs_after_it() {
+    // 300 jobs of 10 s through a window of 30 (10 rounds); job 40 takes a minute.
+    let started = tokio::time::Instant::now();
+    let ten = Duration::from_secs(10);
+    polls_with(Some(700), 30, 300, ten, Some(("J40", Duration::from_secs(60)))).await;
+    // Its slot is busy for six rounds; the other 29 keep their pace.
+    let took = started.elapsed();
+    assert!(took <= Duration::from_secs(118), "{took:?} for 100 s of jobs and one slow one");
 }
