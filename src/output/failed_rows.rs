@@ -97,7 +97,10 @@ impl FailedRows {
                 let csv_err =
                     |source: csv::Error| FailedRowsError::Csv { path: self.path.clone(), source };
                 let file = File::create(&self.path).map_err(|e| csv_err(e.into()))?;
-                let mut w = csv::Writer::from_writer(BufWriter::new(file));
+                // Flexible: a row with more cells than the header keeps them all (after the
+                // error column), rather than losing them or failing the file.
+                let mut w =
+                    csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(file));
                 w.write_record(&header).map_err(csv_err)?;
                 self.sink = Sink::Csv(Box::new(w));
             }
@@ -122,7 +125,10 @@ impl FailedRows {
         }
         let mut cells = self.cells_of(outcome.original.as_deref().unwrap_or(&[]));
         let width = self.header_with_error().len() - 1;
-        cells.resize(width.max(cells.len()), String::new());
+        // Cells past the header's last column (a ragged row) follow the error column, so
+        // that every column keeps its name and nothing the row held is lost.
+        let extra = if cells.len() > width { cells.split_off(width) } else { Vec::new() };
+        cells.resize(width, String::new());
         let reason = match (&outcome.error_code, &outcome.message) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),
             (None, Some(msg)) => msg.clone(),
@@ -130,6 +136,7 @@ impl FailedRows {
             (None, None) => outcome.status.as_str().to_string(),
         };
         cells.push(reason);
+        cells.extend(extra);
         let path = self.path.clone();
         match &mut self.sink {
             Sink::Csv(w) => {
@@ -202,6 +209,21 @@ mod tests {
         f.finish().unwrap();
         let text = std::fs::read_to_string(dir.path().join("failed.csv")).unwrap();
         assert_eq!(text, "name,notes,zdbulk_error\nAcme,n,new reason\n");
+    }
+
+    #[test]
+    fn ragged_rows_keep_every_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = vec!["name".into(), "notes".into()];
+        let mut f = FailedRows::create(dir.path(), FailedFormat::Csv, header).unwrap();
+        f.push(&failed(&["Acme", "n", "extra 1", "extra 2"], "too many cells")).unwrap();
+        f.push(&failed(&["Beta"], "too few cells")).unwrap();
+        f.finish().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("failed.csv")).unwrap();
+        assert_eq!(
+            text,
+            "name,notes,zdbulk_error\nAcme,n,too many cells,extra 1,extra 2\nBeta,,too few cells\n"
+        );
     }
 
     #[test]

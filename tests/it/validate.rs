@@ -14,6 +14,15 @@ const FIELDS: &str = "key,title,type,regexp_for_validation,tag,options\n\
 /// Runs `zdbulk validate organizations FILE --fields DEFS` in `dir`; returns the exit code,
 /// stderr, the report's rows and the failed rows.
 fn validate(dir: &Path, file: &Path) -> (i32, String, Vec<Vec<String>>, Vec<Vec<String>>) {
+    validate_with(dir, file, &[])
+}
+
+/// As [`validate`], with more arguments.
+fn validate_with(
+    dir: &Path,
+    file: &Path,
+    extra: &[&str],
+) -> (i32, String, Vec<Vec<String>>, Vec<Vec<String>>) {
     let defs = dir.join("fields.csv");
     std::fs::write(&defs, FIELDS).unwrap();
     let out = zdbulk()
@@ -23,10 +32,11 @@ fn validate(dir: &Path, file: &Path) -> (i32, String, Vec<Vec<String>>, Vec<Vec<
         .arg("--fields")
         .arg(&defs)
         .args(["--run-dir", "run", "--quiet"])
+        .args(extra)
         .output()
         .unwrap();
     let read = |name: &str| -> Vec<Vec<String>> {
-        match csv::Reader::from_path(dir.join("run").join(name)) {
+        match csv::ReaderBuilder::new().flexible(true).from_path(dir.join("run").join(name)) {
             Ok(mut r) => {
                 r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect()
             }
@@ -104,4 +114,41 @@ fn a_late_row_that_is_not_utf8_is_read_as_windows_1252_and_named() {
     assert_eq!(report.len(), 40_000);
     assert_eq!(report[39_000][1], "Société 39000");
     assert_eq!(report[39_000][3], "valid");
+}
+
+#[test]
+fn a_file_read_as_windows_1252_is_warned_about_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("latin1.csv");
+    std::fs::write(&file, b"name,organization_fields.tier\nSoci\xe9t\xe9,pro\n").unwrap();
+    let (code, stderr, report, _) = validate(tmp.path(), &file);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr.matches("read as Windows-1252").count(), 1, "{stderr}");
+    assert_eq!(report[0][1], "Société");
+}
+
+#[test]
+fn a_row_with_more_cells_than_the_header_keeps_them_all_in_the_failed_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "name,organization_fields.tier\nAcme,pro\nBeta,pro,stray,cells\n")
+        .unwrap();
+    let (code, stderr, report, failed) = validate(tmp.path(), &file);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report[1][3], "invalid");
+    assert_eq!(report[1][7], "row 3, row 3 has 4 cells but the header has 2 columns");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0][..2], ["Beta", "pro"]);
+    assert_eq!(failed[0][3..], ["stray", "cells"], "nothing the row held is lost");
+}
+
+#[test]
+fn an_id_only_row_is_keyed_by_its_id_as_a_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "id,organization_fields.tier\n007,pro\n12,pro\n").unwrap();
+    let (code, stderr, report, _) = validate_with(tmp.path(), &file, &["--mode", "update"]);
+    assert_eq!(code, 0, "{stderr}");
+    let keys: Vec<&str> = report.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(keys, ["7", "12"]);
 }

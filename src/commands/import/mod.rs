@@ -242,7 +242,9 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             failed_format,
             header: &header,
         };
-        tokio::task::block_in_place(|| validation.run(input))?
+        let validated = tokio::task::block_in_place(|| validation.run(input))?;
+        run.warnings = validated.late_warnings;
+        (validated.counts, validated.rows)
     } else {
         let client = client.context("an import needs an account")?;
         // Rows sharing a name or external id are found first: both must be refused before
@@ -269,6 +271,10 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         (counts, run.rows)
     };
     run.rows = rows;
+    // Warnings that came up while reading (the others were printed before the run).
+    for w in &run.warnings {
+        eprintln!("warning: {w}");
+    }
     let warnings = {
         let mut w = warnings;
         w.extend(run.warnings.iter().cloned());
@@ -366,12 +372,8 @@ async fn import_rows(
     let checkbox_tags: Vec<String> = schema.checkbox_tags();
     let (row_tx, row_rx) = mpsc::channel::<RowIn>(1024);
     let (plan_tx, plan_rx) = mpsc::channel(256);
-    // The reader is not `Send` (it may hold a transcoding stream), so the thread opens the
-    // file itself; the header was already checked by the caller.
-    drop(input);
-    let (path, sheet) = (args.file.clone(), args.sheet.clone());
     let reader = std::thread::spawn(move || -> anyhow::Result<(usize, Vec<String>)> {
-        let input = open_input(&path, sheet.as_deref())?;
+        let known = input.warnings().len();
         let checker = RowChecker::new(&mapped, &schema, empty, mode, &duplicates);
         let mut input = input;
         let mut n = 0;
@@ -382,7 +384,8 @@ async fn import_rows(
             }
             n = seq + 1;
         }
-        Ok((n, input.warnings().to_vec()))
+        // Only what came up while reading: the rest is the caller's already.
+        Ok((n, input.warnings().get(known..).unwrap_or_default().to_vec()))
     });
     let aborted = Arc::new(AtomicBool::new(false));
     let settings = PlanSettings {

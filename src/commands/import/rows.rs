@@ -1,6 +1,7 @@
 //! Turning input rows into checked rows: the in-file duplicate index (a first pass over the
 //! file) and the per-row checks that name the row, column and value.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
@@ -219,10 +220,20 @@ impl RowChecker<'_> {
         i.and_then(|i| row.cells.get(i)).map(|s| trim(s))
     }
 
-    /// What the report calls the row: its external id, else its name, else its id.
-    pub fn key<'r>(&self, row: &'r Row) -> &'r str {
+    /// What the report calls the row: its external id, else its name, else its id (as a
+    /// number when it is one, as the import's report writes it).
+    pub fn key<'r>(&self, row: &'r Row) -> Cow<'r, str> {
         let present = |i| self.cell(row, i).filter(|s| !s.is_empty());
-        present(self.external_id).or(present(self.name)).or(self.cell(row, self.id)).unwrap_or("")
+        match present(self.external_id).or(present(self.name)) {
+            Some(key) => Cow::Borrowed(key),
+            None => {
+                let id = self.cell(row, self.id).unwrap_or("");
+                match id.parse::<u64>() {
+                    Ok(n) if n.to_string() != id => Cow::Owned(n.to_string()),
+                    _ => Cow::Borrowed(id),
+                }
+            }
+        }
     }
 
     /// Checks one row: its payload (built only when `build`), or every problem in one message
@@ -278,7 +289,9 @@ impl RowChecker<'_> {
             Ok(payload) => {
                 RowIn::Valid(ValidRow { seq, row: row.number, payload, original: row.cells })
             }
-            Err(message) => RowIn::Settled(invalid(seq, &row, self.key(&row).to_string(), message)),
+            Err(message) => {
+                RowIn::Settled(invalid(seq, &row, self.key(&row).into_owned(), message))
+            }
         }
     }
 
@@ -290,7 +303,7 @@ impl RowChecker<'_> {
 
     /// The invalid outcome of a row [`RowChecker::check_only`] refused with `message`.
     pub fn invalid(&self, seq: usize, row: &Row, message: String) -> RowOutcome {
-        invalid(seq, row, self.key(row).to_string(), message)
+        invalid(seq, row, self.key(row).into_owned(), message)
     }
 }
 

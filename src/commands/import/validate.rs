@@ -46,20 +46,32 @@ pub(super) struct Validation<'a> {
 /// Counts by status, and the number of data rows.
 type Counts = (BTreeMap<RowStatus, usize>, usize);
 
+/// What a validation found: counts by status, data rows, and the warnings that only came up
+/// while reading (a late row that is not UTF-8), the earlier ones being the caller's.
+pub(super) struct Validated {
+    pub(super) counts: BTreeMap<RowStatus, usize>,
+    pub(super) rows: usize,
+    pub(super) late_warnings: Vec<String>,
+}
+
 impl Validation<'_> {
     /// Checks every row of `input` (already open at its first data row) and writes the run
     /// directory's report and failed rows.
-    pub(super) fn run(&self, input: Input) -> anyhow::Result<Counts> {
+    pub(super) fn run(&self, input: Input) -> anyhow::Result<Validated> {
+        let known = input.warnings().len();
         let none = Duplicates::new();
         let checker = RowChecker::new(self.mapped, self.schema, self.empty, self.mode, &none);
-        let (counts, duplicates) = self.pass(input, &checker, Some(KeySeen::new(self.mapped)))?;
+        let ((counts, rows), duplicates, warnings) =
+            self.pass(input, &checker, Some(KeySeen::new(self.mapped)))?;
+        let late_warnings = warnings.get(known..).unwrap_or_default().to_vec();
         let duplicates = duplicates.unwrap_or_default();
         if !duplicates.any() {
-            return Ok(counts);
+            return Ok(Validated { counts, rows, late_warnings });
         }
         let input = open_input(self.file, self.sheet)?;
         let checker = RowChecker::new(self.mapped, self.schema, self.empty, self.mode, &duplicates);
-        Ok(self.pass(input, &checker, None)?.0)
+        let ((counts, rows), _, _) = self.pass(input, &checker, None)?;
+        Ok(Validated { counts, rows, late_warnings })
     }
 
     /// One pass over the file: reads on a thread of its own, checks and writes on this one.
@@ -68,7 +80,7 @@ impl Validation<'_> {
         input: Input,
         checker: &RowChecker<'_>,
         seen: Option<KeySeen>,
-    ) -> anyhow::Result<(Counts, Option<Duplicates>)> {
+    ) -> anyhow::Result<(Counts, Option<Duplicates>, Vec<String>)> {
         let failed = FailedRows::create(self.dir, self.failed_format, self.header.to_vec())?;
         let mut report = ReportWriter::create(self.dir, failed)?;
         let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<Row>, usize)>(AHEAD);
@@ -80,7 +92,7 @@ impl Validation<'_> {
                 for (chunk, filled) in &full_rx {
                     for row in &chunk[..filled] {
                         match checker.check_only(row) {
-                            Ok(()) => report.record_valid(seq, row.number, checker.key(row))?,
+                            Ok(()) => report.record_valid(seq, row.number, &checker.key(row))?,
                             Err(message) => report.record(checker.invalid(seq, row, message))?,
                         }
                         seq += 1;
@@ -95,11 +107,8 @@ impl Validation<'_> {
             let read = reading.join().map_err(|_| anyhow!("the thread reading the file failed"))?;
             written?;
             let (input, duplicates) = read?;
-            for w in input.warnings() {
-                eprintln!("warning: {w}");
-            }
             let counts = report.finish(seq).context("failed to finish the report")?;
-            Ok(((counts, seq), duplicates))
+            Ok(((counts, seq), duplicates, input.warnings().to_vec()))
         })
     }
 }
