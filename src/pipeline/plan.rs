@@ -2,14 +2,13 @@
 //! external id with `show_many`, 100 a request, else by name) and send only what changes;
 //! rows whose values already match are settled `unchanged` with no request at all.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::api::OrgApi;
+use super::api::{find_records, OrgApi, RowKeys};
 use super::batch::{Batcher, Op, PlannedRow, MAX_BATCH};
 use super::diff::would_change;
 use super::engine::PlanMsg;
@@ -184,50 +183,15 @@ async fn send(tx: &mpsc::Sender<PlanMsg>, msg: PlanMsg) -> anyhow::Result<()> {
 
 /// Finds the existing record of each row (for modes that need one).
 async fn existing<A: OrgApi>(api: &A, chunk: &[ValidRow]) -> anyhow::Result<Vec<Option<Value>>> {
-    let ids: Vec<u64> = chunk.iter().filter_map(|r| r.payload.id).collect();
-    let by_id: HashMap<u64, Value> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        api.find_by_ids(ids)
-            .await?
-            .into_iter()
-            .filter_map(|v| v.get("id").and_then(Value::as_u64).map(|id| (id, v)))
-            .collect()
-    };
-    let ext: Vec<String> = chunk
+    let keys: Vec<RowKeys> = chunk
         .iter()
-        .filter(|r| r.payload.id.is_none())
-        .filter_map(|r| r.payload.external_id.clone())
+        .map(|r| RowKeys {
+            id: r.payload.id,
+            external_id: r.payload.external_id.as_deref(),
+            name: r.payload.name.as_deref(),
+        })
         .collect();
-    let by_ext: HashMap<String, Value> = if ext.is_empty() {
-        HashMap::new()
-    } else {
-        api.find_by_external_ids(ext)
-            .await?
-            .into_iter()
-            .filter_map(|v| {
-                let key = v.get("external_id").and_then(Value::as_str)?.to_lowercase();
-                Some((key, v))
-            })
-            .collect()
-    };
-    let mut out = Vec::with_capacity(chunk.len());
-    for r in chunk {
-        let p = &r.payload;
-        let found = if let Some(id) = p.id {
-            by_id.get(&id).cloned()
-        } else if let Some(x) = &p.external_id {
-            by_ext.get(&x.to_lowercase()).cloned()
-        } else if let Some(name) = &p.name {
-            // UNVERIFIED for large accounts: one search per name-only row. Rows with an
-            // external_id cost one request per 100 rows instead.
-            api.find_by_name(name.clone()).await?
-        } else {
-            None
-        };
-        out.push(found);
-    }
-    Ok(out)
+    find_records(api, &keys).await
 }
 
 fn planned_row(r: &ValidRow, id: Option<u64>) -> PlannedRow {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::api::{JobState, OrgApi};
+use super::api::{find_records, JobState, OrgApi, RowKeys};
 use super::batch::{Batch, Op};
 
 /// A batch and its rows' records as found now (`None`: not found), in row order.
@@ -44,34 +44,14 @@ async fn lookup<A: OrgApi>(api: &A, batch: &Batch) -> anyhow::Result<Vec<Option<
         // An update can be sent again safely; nothing to look up.
         return Ok(vec![None; batch.rows.len()]);
     }
-    let ids: Vec<u64> = batch.rows.iter().filter_map(|r| r.id).collect();
-    let by_id = if ids.is_empty() { vec![] } else { api.find_by_ids(ids).await? };
-    let ext: Vec<String> = batch
+    let keys: Vec<RowKeys> = batch
         .rows
         .iter()
-        .filter(|r| r.id.is_none())
-        .filter_map(|r| r.external_id.clone())
+        .map(|r| RowKeys {
+            id: r.id,
+            external_id: r.external_id.as_deref(),
+            name: r.name.as_deref(),
+        })
         .collect();
-    let by_ext = if ext.is_empty() { vec![] } else { api.find_by_external_ids(ext).await? };
-    let mut out = Vec::with_capacity(batch.rows.len());
-    for row in &batch.rows {
-        let found = if let Some(id) = row.id {
-            by_id.iter().find(|r| r.get("id").and_then(Value::as_u64) == Some(id)).cloned()
-        } else if let Some(x) = &row.external_id {
-            by_ext
-                .iter()
-                .find(|r| {
-                    r.get("external_id")
-                        .and_then(Value::as_str)
-                        .is_some_and(|e| e.eq_ignore_ascii_case(x))
-                })
-                .cloned()
-        } else if let Some(name) = &row.name {
-            api.find_by_name(name.clone()).await?
-        } else {
-            None
-        };
-        out.push(found);
-    }
-    Ok(out)
+    find_records(api, &keys).await
 }
