@@ -121,27 +121,20 @@ impl ReportWriter {
     /// Writes the `valid` line of a row that needs nothing else (`zdbulk validate`) without
     /// building an outcome: a million valid rows cost no allocation.
     pub fn record_valid(&mut self, seq: usize, row: usize, key: &str) -> Result<(), ReportError> {
-        if seq != self.next || !self.pending.is_empty() {
+        let needs_quotes = key.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+        if needs_quotes || seq != self.next || !self.pending.is_empty() {
             let o = RowOutcome::new(seq, row, key.to_string(), Action::None, RowStatus::Valid);
             return self.record(o);
         }
+        // The usual line, written as the csv crate would write it without going through it:
+        // a million-row validate spends a good part of its time here.
         self.valid += 1;
-        let wrap = |source: std::io::Error| ReportError::Write {
-            path: self.path.clone(),
-            source: source.into(),
-        };
-        if key.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
-            let o = RowOutcome::new(seq, row, key.to_string(), Action::None, RowStatus::Valid);
-            self.write_line(Self::fields(&o, &mut itoa::Buffer::new()))
-                .map_err(|source| ReportError::Write { path: self.path.clone(), source })?;
-        } else {
-            // The usual line, written as the csv crate would write it without going through
-            // it: a million-row validate spends a good part of its time here.
-            let mut number = itoa::Buffer::new();
-            let line = [number.format(row), ",", key, ",none,valid,,,,\n"];
-            for part in line {
-                self.file.write_all(part.as_bytes()).map_err(wrap)?;
-            }
+        let mut number = itoa::Buffer::new();
+        for part in [number.format(row), ",", key, ",none,valid,,,,\n"] {
+            self.file.write_all(part.as_bytes()).map_err(|source| ReportError::Write {
+                path: self.path.clone(),
+                source: source.into(),
+            })?;
         }
         self.next += 1;
         Ok(())

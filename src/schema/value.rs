@@ -178,17 +178,17 @@ pub fn check_cell<'a>(
     }
 }
 
-/// Checks a non-empty cell against a field and returns the API value.
-pub fn parse_cell(def: &FieldDef, raw: &str, separator: ListSeparator) -> Result<Value, String> {
-    check_cell(def, raw, separator).map(|c| c.into_json(def))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::{FieldDef, FieldOption, FieldType};
 
     const SEPS: ListSeparator = ListSeparator::Any;
+
+    /// Checks a cell and returns the API value, as an import sends it.
+    fn parse_cell(def: &FieldDef, raw: &str, separator: ListSeparator) -> Result<Value, String> {
+        check_cell(def, raw, separator).map(|c| c.into_json(def))
+    }
 
     fn def(t: FieldType) -> FieldDef {
         let options = ["free", "pro", "enterprise"]
