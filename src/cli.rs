@@ -51,18 +51,7 @@ Examples:
   # Then, from another terminal
   curl -u admin@sandbox.test/token:sandbox-token http://127.0.0.1:8080/api/v2/organizations.json";
 
-/// The resources zdbulk moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Resource {
-    /// Organizations.
-    Organizations,
-    /// Users (end users, agents, admins).
-    Users,
-    /// Custom organization field definitions.
-    OrganizationFields,
-    /// Custom user field definitions.
-    UserFields,
-}
+pub use crate::resource::Resource;
 
 /// Where the Zendesk account is: one of `--sandbox`, `--subdomain`, `--url`.
 #[derive(Debug, Clone, Args)]
@@ -100,6 +89,15 @@ pub enum EmptyCells {
     Keep,
     /// Clear the value.
     Clear,
+}
+
+/// Whether people created with an e-mail address get Zendesk's welcome e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WelcomeEmail {
+    /// Zendesk mails each new user (its default).
+    Send,
+    /// No e-mail: rows without `verified` are sent with `skip_verify_email: true`.
+    Skip,
 }
 
 /// Arguments of `import` and `validate`.
@@ -143,6 +141,11 @@ pub struct ImportArgs {
     /// Whether an empty cell keeps or clears the value.
     #[arg(long, value_enum, default_value_t)]
     pub empty_cells: EmptyCells,
+    /// Users: whether people created with an e-mail address get Zendesk's welcome e-mail. An
+    /// import that would mail people stops before any write until this (or a `verified` /
+    /// `skip_verify_email` column) decides.
+    #[arg(long, value_enum, value_name = "send|skip")]
+    pub welcome_email: Option<WelcomeEmail>,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,

@@ -14,6 +14,8 @@
 //! - [`input`]: CSV and XLSX readers yielding one row type, and header mapping to API names.
 //! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
 //!   shares no code with the client side; the two speak JSON over HTTP only.
+//! - [`resource`]: what differs per resource (organizations, users, memberships).
+//! - [`port`]: the pipeline's port to Zendesk, implemented with the client.
 //! - [`zendesk`]: the Zendesk API client (auth, retries, rate limits, models, resources).
 
 pub mod cli;
@@ -23,7 +25,9 @@ pub mod error;
 pub mod input;
 pub mod output;
 pub mod pipeline;
+pub mod port;
 pub mod progress;
+pub mod resource;
 pub mod sandbox;
 pub mod schema;
 pub mod settings;

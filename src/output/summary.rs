@@ -38,6 +38,10 @@ pub struct Summary {
     pub rate_limit_wait_secs: f64,
     /// Bulk jobs submitted.
     pub jobs: u64,
+    /// Users imports: people Zendesk mails (or, in a dry run, would mail) a welcome e-mail,
+    /// being created with an address and no `verified` / `skip_verify_email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub welcome_emails: Option<usize>,
     /// Warnings (encoding fallbacks and the like).
     pub warnings: Vec<String>,
     /// The run's exit code.

@@ -1,5 +1,6 @@
-//! What the pipeline needs from Zendesk, as a narrow trait: the pipeline is tested against
-//! the sandbox through the real client, and nothing in it knows about HTTP.
+//! What the pipeline needs from Zendesk, as a narrow trait ([`Port`]) over every resource:
+//! the pipeline is tested against an in-memory account and the sandbox, and nothing in it
+//! knows about HTTP.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,6 +9,7 @@ use serde_json::Value;
 
 use super::batch::Op;
 use super::reconcile::JobEnd;
+use crate::resource::{Layer, Resource};
 
 /// Why a bulk call was not accepted.
 #[derive(Debug)]
@@ -39,27 +41,46 @@ pub enum JobState {
     Missing,
 }
 
-/// The organization operations the pipeline uses.
-pub trait OrgApi: Clone + Send + Sync + 'static {
-    /// Organizations with these external ids (at most 100).
-    fn find_by_external_ids(
+/// How `show_many` is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShowBy {
+    /// `?ids=`.
+    Ids,
+    /// `?external_ids=` (matched ignoring case).
+    ExternalIds,
+}
+
+/// The pipeline's port to Zendesk: the reads and writes it needs, for any resource. The client
+/// is adapted to it in `crate::port`; tests use an in-memory account.
+pub trait Port: Clone + Send + Sync + 'static {
+    /// Records of `resource` with these ids or external ids (at most 100).
+    fn show_many(
         &self,
-        external_ids: Vec<String>,
+        resource: Resource,
+        by: ShowBy,
+        values: Vec<String>,
     ) -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
 
-    /// Organizations with these ids (at most 100).
-    fn find_by_ids(&self, ids: Vec<u64>)
-        -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
-
-    /// The organization with this exact name (case-insensitive), if any.
-    fn find_by_name(
+    /// Records of `resource` whose `column` (a unique one: an organization's name, a user's
+    /// e-mail) is `value`, compared ignoring case.
+    fn search(
         &self,
-        name: String,
-    ) -> impl Future<Output = anyhow::Result<Option<Value>>> + Send;
+        resource: Resource,
+        column: &'static str,
+        value: String,
+    ) -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
 
-    /// Sends one bulk call; returns the job id.
+    /// Every membership of one user (`of` = users) or one organization (`of` = organizations).
+    fn memberships(
+        &self,
+        of: Resource,
+        id: u64,
+    ) -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
+
+    /// Sends one bulk call of `resource`; returns the job id.
     fn submit(
         &self,
+        resource: Resource,
         op: Op,
         request: Value,
     ) -> impl Future<Output = Result<String, SubmitError>> + Send;
@@ -86,28 +107,35 @@ pub trait OrgApi: Clone + Send + Sync + 'static {
     }
 }
 
-/// How one row is found in the account: by id, else external id, else name.
+/// How one row is found in the account: by id, else external id, else its search column.
 #[derive(Debug, Clone, Copy)]
 pub struct RowKeys<'a> {
-    /// The organization id, when the row names one.
+    /// The record id, when the row names one.
     pub id: Option<u64>,
     /// The external id (matched ignoring case).
     pub external_id: Option<&'a str>,
-    /// The name (matched ignoring case).
-    pub name: Option<&'a str>,
+    /// The value of the resource's search column (an organization's name, a user's e-mail),
+    /// matched ignoring case; `None` when it must not be searched.
+    pub search: Option<&'a str>,
+}
+
+fn text_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
 }
 
 /// Finds each row's record as the account has it now (`None`: not found), in row order:
-/// ids and external ids with one request each for up to 100 rows, names one search each.
-pub async fn find_records<A: OrgApi>(
+/// ids and external ids with one request for up to 100 rows, search values one request each.
+pub async fn find_records<A: Port>(
     api: &A,
+    layer: &dyn Layer,
     rows: &[RowKeys<'_>],
 ) -> anyhow::Result<Vec<Option<Value>>> {
-    let ids: Vec<u64> = rows.iter().filter_map(|r| r.id).collect();
+    let resource = layer.resource();
+    let ids: Vec<String> = rows.iter().filter_map(|r| r.id.map(|i| i.to_string())).collect();
     let by_id: HashMap<u64, Value> = if ids.is_empty() {
         HashMap::new()
     } else {
-        api.find_by_ids(ids)
+        api.show_many(resource, ShowBy::Ids, ids)
             .await?
             .into_iter()
             .filter_map(|v| v.get("id").and_then(Value::as_u64).map(|id| (id, v)))
@@ -121,25 +149,27 @@ pub async fn find_records<A: OrgApi>(
     let by_ext: HashMap<String, Value> = if ext.is_empty() {
         HashMap::new()
     } else {
-        api.find_by_external_ids(ext)
+        api.show_many(resource, ShowBy::ExternalIds, ext)
             .await?
             .into_iter()
-            .filter_map(|v| {
-                let key = v.get("external_id").and_then(Value::as_str)?.to_lowercase();
-                Some((key, v))
-            })
+            .filter_map(|v| Some((text_of(&v, "external_id")?.to_lowercase(), v)))
             .collect()
     };
+    let column = layer.search_column();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let found = if let Some(id) = r.id {
             by_id.get(&id).cloned()
         } else if let Some(x) = r.external_id {
             by_ext.get(&x.to_lowercase()).cloned()
-        } else if let Some(name) = r.name {
-            // UNVERIFIED for large accounts: one search per name-only row. Rows with an
-            // external_id cost one request per 100 rows instead.
-            api.find_by_name(name.to_string()).await?
+        } else if let Some(value) = r.search {
+            // UNVERIFIED for large accounts: one search per row named only by its search
+            // column. Rows with an external_id cost one request per 100 rows instead.
+            let wanted = value.trim();
+            api.search(resource, column, wanted.to_string())
+                .await?
+                .into_iter()
+                .find(|v| text_of(v, column).is_some_and(|t| t.trim().eq_ignore_ascii_case(wanted)))
         } else {
             None
         };

@@ -66,6 +66,18 @@ pub fn would_change(
     for (key, want) in payload {
         let have = existing.get(key);
         let same = match (key.as_str(), want) {
+            // Write-only: Zendesk never returns it.
+            ("skip_verify_email", _) => true,
+            // Addresses are compared ignoring case (Zendesk stores them in lower case).
+            ("email", Value::String(w)) => {
+                have.and_then(Value::as_str).is_some_and(|h| h.eq_ignore_ascii_case(w))
+            }
+            // A user's time zone may be written as an IANA name and read back as Zendesk's own
+            // name beside `iana_time_zone`.
+            ("time_zone", Value::String(w)) => [have, existing.get("iana_time_zone")]
+                .into_iter()
+                .flatten()
+                .any(|h| h.as_str().is_some_and(|h| h.eq_ignore_ascii_case(w))),
             ("tags", Value::Array(w)) => {
                 let have = have.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
                 same_set(&without_checkbox_tags(w), &without_checkbox_tags(have), true)

@@ -16,15 +16,18 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::api::{JobState, OrgApi, SubmitError};
+use super::api::{JobState, Port, SubmitError};
 use super::batch::{Batch, Op, PlannedRow};
+use super::diff::would_change;
 use super::job_time::JobTime;
 use super::journal::{Entry, Journal};
+use super::links::{organization_ids, Links};
 use super::reconcile::{reconcile, JobEnd};
 use super::recovery::{recover, Recovered};
 use super::reporter::Reporter;
 use crate::output::report::ReportWriter;
 use crate::output::{Action, RowOutcome, RowStatus};
+use crate::resource::{layer, Resource};
 
 /// What the planner hands the engine, in any order.
 #[derive(Debug)]
@@ -33,6 +36,9 @@ pub enum PlanMsg {
     Outcome(RowOutcome),
     /// A batch to send.
     Batch(Batch),
+    /// A row settled without a job that still has links to make once confirmed (a user left
+    /// unchanged who joins more organizations); its `original` holds the input cells.
+    Linked(RowOutcome, Vec<(u64, String)>),
 }
 
 /// The engine's limits.
@@ -48,6 +54,10 @@ pub struct EngineSettings {
     pub min_poll_gap: Duration,
     /// How many polls may miss a job before it counts as gone.
     pub missing_polls: u32,
+    /// Rows per job (memberships are batched like rows).
+    pub batch_size: usize,
+    /// Tags checkbox fields add on their own (ignored when a looked-up record is compared).
+    pub checkbox_tags: std::sync::Arc<[String]>,
 }
 
 impl Default for EngineSettings {
@@ -60,6 +70,8 @@ impl Default for EngineSettings {
             initial_job_estimate: Duration::from_secs(1),
             min_poll_gap: Duration::from_millis(150),
             missing_polls: 5,
+            batch_size: super::batch::MAX_BATCH,
+            checkbox_tags: std::sync::Arc::from(Vec::new()),
         }
     }
 }
@@ -99,6 +111,8 @@ struct InFlight {
 }
 
 type Submitted = (u64, Batch, Result<String, SubmitError>);
+/// A held row's existing memberships, looked up: (outcome, links, original cells, result).
+type Linking = (RowOutcome, Vec<(u64, String)>, Vec<String>, anyhow::Result<Vec<Value>>);
 type Polled = anyhow::Result<Vec<(String, JobState)>>;
 
 /// How the run is told to stop early, and tells the planner it stopped.
@@ -117,7 +131,7 @@ pub struct Stop {
 pub struct Interrupted;
 
 /// Runs batches from `rx` to completion, writing every row's outcome to `report`.
-pub async fn run<A: OrgApi>(
+pub async fn run<A: Port>(
     api: A,
     settings: EngineSettings,
     mut rx: mpsc::Receiver<PlanMsg>,
@@ -127,6 +141,8 @@ pub async fn run<A: OrgApi>(
     mut stop: Stop,
 ) -> anyhow::Result<EngineEnd> {
     let mut e = Engine {
+        links: Links::new(settings.batch_size),
+        linking: FuturesUnordered::new(),
         api,
         window: settings.max_jobs.max(1),
         time: JobTime::new(settings.initial_job_estimate),
@@ -156,13 +172,33 @@ pub async fn run<A: OrgApi>(
                         settle(report, reporter, o)?;
                         continue;
                     }
+                    Ok(PlanMsg::Linked(o, links)) => {
+                        e.link(o, links, false, report, reporter)?;
+                        continue;
+                    }
                     Ok(PlanMsg::Batch(b)) => b,
-                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        // Nothing else to send: partly filled membership batches go now.
+                        if !e.links.is_empty() && e.in_flight.len() + submitting.len() < e.window {
+                            e.retry.extend(e.links.drain());
+                            if !e.retry.is_empty() {
+                                continue;
+                            }
+                        }
+                        break;
+                    }
                     Err(mpsc::error::TryRecvError::Disconnected) => {
                         input_open = false;
                         break;
                     }
                 },
+                None if !e.links.is_empty() => {
+                    e.retry.extend(e.links.drain());
+                    match e.retry.pop_front() {
+                        Some(b) => b,
+                        None => break,
+                    }
+                }
                 None => break,
             };
             let batch_no = e.next_batch;
@@ -171,6 +207,7 @@ pub async fn run<A: OrgApi>(
             let request = batch.request();
             journal.write(&Entry::Batch {
                 batch: batch_no,
+                resource: layer(batch.resource).plural().into(),
                 op: batch.op.as_str().into(),
                 rows: batch.rows.iter().map(|r| r.row).collect(),
                 seqs: batch.rows.iter().map(|r| r.seq).collect(),
@@ -186,7 +223,7 @@ pub async fn run<A: OrgApi>(
             let api = e.api.clone();
             submitting.push(
                 async move {
-                    let result = api.submit(batch.op, request).await;
+                    let result = api.submit(batch.resource, batch.op, request).await;
                     (batch_no, batch, result)
                 }
                 .boxed(),
@@ -199,8 +236,18 @@ pub async fn run<A: OrgApi>(
             e.abandon_in_flight(report, reporter, "the run was interrupted")?;
             fatal = Some(Interrupted.into());
         }
-        let idle = submitting.is_empty() && recovering.is_empty() && polling.is_none();
-        if e.in_flight.is_empty() && e.retry.is_empty() && idle && !input_open && fatal.is_none() {
+        let idle = submitting.is_empty()
+            && recovering.is_empty()
+            && polling.is_none()
+            && e.linking.is_empty();
+        let linked = e.links.is_empty();
+        if e.in_flight.is_empty()
+            && e.retry.is_empty()
+            && idle
+            && linked
+            && !input_open
+            && fatal.is_none()
+        {
             break;
         }
         if let Some(err) = fatal.take() {
@@ -252,14 +299,15 @@ pub async fn run<A: OrgApi>(
                     }
                     Err(SubmitError::Refused { code, message }) => {
                         journal.append(&Entry::Results { batch: batch_no, status: "refused".into(), results: vec![] })?;
-                        for row in batch.rows {
-                            settle(report, reporter, failed(&row, batch.op, &code, &message, None))?;
+                        for row in &batch.rows {
+                            let o = failed(row, batch.op, &code, &message, None);
+                            e.finish(o, &batch, Some(row), report, reporter)?;
                         }
                     }
                     Err(SubmitError::Fatal(err)) => {
-                        for row in batch.rows {
+                        for row in &batch.rows {
                             let msg = format!("not sent: the run stopped ({err:#})");
-                            settle(report, reporter, skipped(&row, batch.op, &msg))?;
+                            e.finish(skipped(row, batch.op, &msg), &batch, None, report, reporter)?;
                         }
                         fatal = Some(err);
                     }
@@ -282,8 +330,29 @@ pub async fn run<A: OrgApi>(
                     Err(err) => {
                         for row in &batch.rows {
                             let msg = format!("unknown: its job's answer was lost and the lookup failed ({err:#}); `zdbulk resume` checks it");
-                            settle(report, reporter, skipped(row, batch.op, &msg))?;
+                            e.finish(skipped(row, batch.op, &msg), &batch, None, report, reporter)?;
                         }
+                        fatal = Some(err);
+                    }
+                }
+            }
+            Some((o, links, original, result)) = e.linking.next() => {
+                match result {
+                    Ok(memberships) => {
+                        let existing = organization_ids(&memberships);
+                        let (done, full) = e.links.hold(o, links, &existing, original);
+                        e.retry.extend(full);
+                        if let Some(o) = done {
+                            settle(report, reporter, o)?;
+                        }
+                    }
+                    Err(err) => {
+                        let mut o = o;
+                        o.status = RowStatus::Skipped;
+                        o.error_code = Some("MembershipsNotSent".into());
+                        o.message = Some(format!("its memberships could not be read ({err:#}); import the file again to add them"));
+                        o.original = Some(original);
+                        settle(report, reporter, o)?;
                         fatal = Some(err);
                     }
                 }
@@ -293,6 +362,7 @@ pub async fn run<A: OrgApi>(
             msg = rx.recv(), if can_take => {
                 match msg {
                     Some(PlanMsg::Outcome(o)) => settle(report, reporter, o)?,
+                    Some(PlanMsg::Linked(o, links)) => e.link(o, links, false, report, reporter)?,
                     Some(PlanMsg::Batch(b)) => e.retry.push_back(b),
                     None => input_open = false,
                 }
@@ -312,6 +382,10 @@ pub async fn run<A: OrgApi>(
 
 struct Engine<A> {
     api: A,
+    /// Rows held for their memberships, and the membership batches being filled.
+    links: Links,
+    /// Existing memberships being looked up for rows that join organizations.
+    linking: FuturesUnordered<BoxFuture<'static, Linking>>,
     settings: EngineSettings,
     window: usize,
     stats: EngineStats,
@@ -327,7 +401,72 @@ struct Engine<A> {
     last_poll: Option<Instant>,
 }
 
-impl<A: OrgApi> Engine<A> {
+impl<A: Port> Engine<A> {
+    /// A row is settled as `o`: a membership goes to its user row, a user row with links is
+    /// held until they are made, and anything else is written to the report. `row` is the
+    /// planned row it came from, when the job answered for it.
+    fn finish(
+        &mut self,
+        o: RowOutcome,
+        batch: &Batch,
+        row: Option<&PlannedRow>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        if batch.resource == Resource::Memberships {
+            if let Some(user_row) = self.links.settled(o) {
+                settle(report, reporter, user_row)?;
+            }
+            return Ok(());
+        }
+        match row {
+            Some(r) if !r.links.is_empty() => {
+                // A new user belongs to no organization but its default; a write of
+                // `organization_id` removed the others (`zendesk-api.md` §4).
+                let fresh =
+                    o.status == RowStatus::Created || r.payload.contains_key("organization_id");
+                let mut o = o;
+                o.original = Some(r.original.clone());
+                self.link(o, r.links.clone(), fresh, report, reporter)
+            }
+            _ => settle(report, reporter, o),
+        }
+    }
+
+    /// A row that wants `links`: made at once for a `fresh` record (it has no other
+    /// memberships), else once its memberships have been looked up.
+    fn link(
+        &mut self,
+        mut o: RowOutcome,
+        links: Vec<(u64, String)>,
+        fresh: bool,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        let ok = matches!(o.status, RowStatus::Created | RowStatus::Updated | RowStatus::Unchanged);
+        let Some(user) = o.zendesk_id.filter(|_| ok && !links.is_empty()) else {
+            return settle(report, reporter, o);
+        };
+        let original = o.original.take().unwrap_or_default();
+        if fresh {
+            let (done, full) = self.links.hold(o, links, &[], original);
+            self.retry.extend(full);
+            if let Some(o) = done {
+                settle(report, reporter, o)?;
+            }
+            return Ok(());
+        }
+        let api = self.api.clone();
+        self.linking.push(
+            async move {
+                let found = api.memberships(Resource::Users, user).await;
+                (o, links, original, found)
+            }
+            .boxed(),
+        );
+        Ok(())
+    }
+
     /// Whether the request budget, not the job window, bounds the run: the budget has run out
     /// already, or the window would cycle faster than the budget allows (the window's jobs
     /// per job time, in requests a minute, above nine tenths of the budget). Then every poll
@@ -480,11 +619,13 @@ impl<A: OrgApi> Engine<A> {
             })?;
             let settled = reconcile(&job.batch, &id, &end);
             for o in settled.outcomes {
-                settle(report, reporter, o)?;
+                let row = job.batch.rows.iter().find(|r| r.seq == o.seq && r.key == o.key);
+                self.finish(o, &job.batch, row, report, reporter)?;
             }
             if !settled.unknown.is_empty() {
                 self.stats.recoveries += 1;
-                let batch = Batch { op: job.batch.op, rows: settled.unknown };
+                let batch =
+                    Batch { resource: job.batch.resource, op: job.batch.op, rows: settled.unknown };
                 recovering.push(recover(self.api.clone(), batch, false).boxed());
             }
         }
@@ -493,7 +634,9 @@ impl<A: OrgApi> Engine<A> {
         Ok(())
     }
 
-    /// Rows whose fate was unknown, now looked up: settle what is done, re-send the rest.
+    /// Rows whose fate was unknown, now looked up: settle what is done (a record that holds
+    /// the row's values, a delete that is gone), re-send the rest. A row that cannot be found
+    /// again (a user with neither e-mail nor external id) is never sent twice.
     fn after_lookup(
         &mut self,
         batch: Batch,
@@ -502,46 +645,56 @@ impl<A: OrgApi> Engine<A> {
         reporter: &dyn Reporter,
     ) -> anyhow::Result<()> {
         let mut resend = Vec::new();
-        for (row, record) in batch.rows.into_iter().zip(found) {
+        for (row, record) in batch.rows.iter().zip(found) {
             let id = record.as_ref().and_then(|r| r.get("id")).and_then(Value::as_u64);
-            match (batch.op, id) {
-                (Op::Create, Some(id)) => {
-                    let mut o = RowOutcome::new(
-                        row.seq,
-                        row.row,
-                        row.key.clone(),
-                        Action::Create,
-                        RowStatus::Created,
-                    );
-                    o.zendesk_id = Some(id);
-                    o.message = Some("confirmed by lookup after its job's answer was lost".into());
-                    settle(report, reporter, o)?;
-                }
+            let applied = record.as_ref().is_some_and(|rec| {
+                batch.resource == Resource::Memberships
+                    || batch.op == Op::Create
+                    || !would_change(&row.payload, rec, &self.settings.checkbox_tags)
+            });
+            let findable = row.id.is_some() || row.external_id.is_some() || row.search.is_some();
+            let confirmed = |status: RowStatus, action: Action| {
+                let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), action, status);
+                o.zendesk_id = id.or(row.id);
+                o.message = Some("confirmed by lookup after its job's answer was lost".into());
+                o
+            };
+            let o = match (batch.op, id) {
                 (Op::Delete, None) => {
-                    let mut o = RowOutcome::new(
-                        row.seq,
-                        row.row,
-                        row.key.clone(),
-                        Action::Delete,
-                        RowStatus::Deleted,
-                    );
-                    o.zendesk_id = row.id;
-                    settle(report, reporter, o)?;
+                    let mut o = confirmed(RowStatus::Deleted, Action::Delete);
+                    o.message = None;
+                    Some(o)
+                }
+                (Op::Create, Some(_)) if applied => {
+                    Some(confirmed(RowStatus::Created, Action::Create))
+                }
+                (Op::Update | Op::Upsert, Some(_)) if applied => Some(if row.id.is_some() {
+                    confirmed(RowStatus::Updated, Action::Update)
+                } else {
+                    confirmed(RowStatus::Created, Action::Create)
+                }),
+                (Op::Create | Op::Upsert, None) if !findable => {
+                    let msg = "unknown: its job failed and a user named by neither e-mail nor external_id cannot be found again safely (names are not unique); check Zendesk before importing this row again";
+                    Some(failed(row, batch.op, "Unconfirmed", msg, None))
                 }
                 _ if row.attempts + 1 >= self.settings.max_attempts => {
                     let msg =
                         format!("sent {} times; its job never reported a result", row.attempts + 1);
-                    settle(report, reporter, failed(&row, batch.op, "JobFailed", &msg, None))?;
+                    Some(failed(row, batch.op, "JobFailed", &msg, None))
                 }
-                _ => {
-                    let mut row = row;
+                _ => None,
+            };
+            match o {
+                Some(o) => self.finish(o, &batch, Some(row), report, reporter)?,
+                None => {
+                    let mut row = row.clone();
                     row.attempts += 1;
                     resend.push(row);
                 }
             }
         }
         if !resend.is_empty() {
-            self.retry.push_back(Batch { op: batch.op, rows: resend });
+            self.retry.push_back(Batch { resource: batch.resource, op: batch.op, rows: resend });
         }
         Ok(())
     }
@@ -553,11 +706,12 @@ impl<A: OrgApi> Engine<A> {
         reporter: &dyn Reporter,
         why: &str,
     ) -> anyhow::Result<()> {
-        for (id, job) in self.in_flight.drain() {
+        let jobs: Vec<(String, InFlight)> = self.in_flight.drain().collect();
+        for (id, job) in jobs {
             for row in &job.batch.rows {
                 let msg =
                     format!("unknown: job {id} was in flight and {why}; `zdbulk resume` checks it");
-                settle(report, reporter, skipped(row, job.batch.op, &msg))?;
+                self.finish(skipped(row, job.batch.op, &msg), &job.batch, None, report, reporter)?;
             }
         }
         Ok(())
@@ -575,20 +729,30 @@ impl<A: OrgApi> Engine<A> {
         let msg = format!("not sent: the run stopped ({err:#})");
         for batch in std::mem::take(&mut self.retry) {
             for row in &batch.rows {
-                settle(report, reporter, skipped(row, batch.op, &msg))?;
+                self.finish(skipped(row, batch.op, &msg), &batch, None, report, reporter)?;
             }
+        }
+        while let Some((mut o, _, original, _)) = self.linking.next().await {
+            o.status = RowStatus::Skipped;
+            o.error_code = Some("MembershipsNotSent".into());
+            o.message = Some(format!("its memberships were not sent: the run stopped ({err:#}); import the file again to add them"));
+            o.original = Some(original);
+            settle(report, reporter, o)?;
         }
         // The planner settles what it still reads as skipped once it sees the abort; take
         // everything until it is done, so no row goes without a line.
         while let Some(m) = rx.recv().await {
             match m {
-                PlanMsg::Outcome(o) => settle(report, reporter, o)?,
+                PlanMsg::Outcome(o) | PlanMsg::Linked(o, _) => settle(report, reporter, o)?,
                 PlanMsg::Batch(b) => {
                     for row in &b.rows {
                         settle(report, reporter, skipped(row, b.op, &msg))?;
                     }
                 }
             }
+        }
+        for o in self.links.abandon(&format!("the run stopped ({err:#})")) {
+            settle(report, reporter, o)?;
         }
         Ok(())
     }

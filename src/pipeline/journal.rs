@@ -32,7 +32,10 @@ pub enum Entry {
     Batch {
         /// Its number in this run.
         batch: u64,
-        /// create, update or delete.
+        /// The resource (`organizations`, `users`, `organization_memberships`).
+        #[serde(default)]
+        resource: String,
+        /// create, update, upsert or delete.
         op: String,
         /// The input rows (as the user numbers them) in request order.
         rows: Vec<usize>,
@@ -175,6 +178,7 @@ mod tests {
         let mut j = Journal::open(dir.path()).unwrap();
         let batch = Entry::Batch {
             batch: 1,
+            resource: "organizations".into(),
             op: "create".into(),
             rows: vec![2, 3],
             seqs: vec![0, 1],

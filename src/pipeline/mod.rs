@@ -11,6 +11,8 @@
 //! - [`reconcile`]: job results matched to rows by position.
 //! - `recovery`: rows of failed jobs and lost answers looked up before they are sent again.
 //! - [`diff`]: whether an existing record already has a row's values.
+//! - [`refs`]: references to other records (a user's organizations) resolved to ids.
+//! - [`links`]: memberships made once a user exists, held rows, the second job stream.
 
 pub mod api;
 pub mod batch;
@@ -18,9 +20,11 @@ pub mod diff;
 pub mod engine;
 pub mod job_time;
 pub mod journal;
+pub mod links;
 pub mod plan;
 pub mod reconcile;
 mod recovery;
+pub mod refs;
 pub mod reporter;
 
 #[cfg(test)]

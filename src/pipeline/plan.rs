@@ -1,44 +1,26 @@
-//! Planning: what each valid row needs. Upserts look existing organizations up (by id, by
-//! external id with `show_many`, 100 a request, else by name) and send only what changes;
-//! rows whose values already match are settled `unchanged` with no request at all.
+//! Planning: what each valid row needs. References to other records (a user's
+//! organizations) are resolved to ids; existing records are looked up (by id, by external id
+//! with `show_many`, 100 a request, else by the resource's search column) and only what
+//! changes is sent; rows whose values already match are settled `unchanged` with no request.
+//! Resources with a bulk create-or-update (users) send rows the lookup cannot tell apart
+//! straight to it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::api::{find_records, OrgApi, RowKeys};
+use super::api::{find_records, Port, RowKeys};
 use super::batch::{Batcher, Op, PlannedRow, MAX_BATCH};
 use super::diff::would_change;
 use super::engine::PlanMsg;
+use super::refs::Refs;
 use crate::output::{Action, RowOutcome, RowStatus};
-use crate::schema::organization::OrgPayload;
+use crate::resource::{how_named, payload_key, Layer, Resource, UpsertStyle};
+use crate::schema::row::Payload;
 
-/// What the import does with each row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Update what exists, create the rest.
-    Upsert,
-    /// Create every row.
-    Create,
-    /// Update existing records only.
-    Update,
-    /// Delete the records the rows name.
-    Delete,
-}
-
-impl Mode {
-    /// The mode's name, as the journal and summary write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Upsert => "upsert",
-            Mode::Create => "create",
-            Mode::Update => "update",
-            Mode::Delete => "delete",
-        }
-    }
-}
+pub use crate::resource::Mode;
 
 /// A row that passed validation.
 #[derive(Debug, Clone)]
@@ -47,8 +29,10 @@ pub struct ValidRow {
     pub seq: usize,
     /// The row number the user sees.
     pub row: usize,
+    /// What the report calls the row.
+    pub key: String,
     /// The checked payload.
-    pub payload: OrgPayload,
+    pub payload: Payload,
     /// The original cells.
     pub original: Vec<String>,
 }
@@ -63,8 +47,16 @@ pub enum RowIn {
 }
 
 /// The planner's settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PlanSettings {
+    /// The resource layer.
+    pub layer: &'static dyn Layer,
+    /// `zdbulk validate` against an account: rows that would be sent or are unchanged are
+    /// `valid`, rows an import would refuse are `invalid`.
+    pub validate: bool,
+    /// Counts rows planned to create a user with an e-mail address that neither `verified`
+    /// nor `skip_verify_email` decides: Zendesk would mail them.
+    pub welcome_emails: Arc<AtomicUsize>,
     /// Tags that checkbox fields add on their own (ignored when tags are compared).
     pub checkbox_tags: Arc<[String]>,
     /// The import mode.
@@ -77,14 +69,15 @@ pub struct PlanSettings {
 
 /// Plans every row from `rows` and sends outcomes and batches to `tx`. Once `aborted` is
 /// set (the run stopped early), every row still to plan is settled `skipped`.
-pub async fn plan<A: OrgApi>(
+pub async fn plan<A: Port>(
     api: A,
     settings: PlanSettings,
     mut rows: mpsc::Receiver<RowIn>,
     tx: mpsc::Sender<PlanMsg>,
     aborted: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let mut batcher = Batcher::new(settings.batch_size);
+    let mut batcher = Batcher::new(settings.layer.resource(), settings.batch_size);
+    let mut planner = Planner { api, settings, refs: Refs::default() };
     let mut chunk: Vec<ValidRow> = Vec::with_capacity(MAX_BATCH);
     loop {
         if aborted.load(Ordering::SeqCst) {
@@ -95,8 +88,10 @@ pub async fn plan<A: OrgApi>(
             Ok(r) => Some(r),
             Err(mpsc::error::TryRecvError::Empty) => {
                 if !chunk.is_empty() {
-                    if let Err(err) = plan_chunk(&api, &settings, &chunk, &mut batcher, &tx).await {
-                        return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
+                    if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
+                        let what = planner.settings.layer.plural();
+                        return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
+                            .await;
                     }
                     chunk.clear();
                 }
@@ -109,8 +104,10 @@ pub async fn plan<A: OrgApi>(
             Some(RowIn::Valid(r)) => {
                 chunk.push(r);
                 if chunk.len() >= MAX_BATCH {
-                    if let Err(err) = plan_chunk(&api, &settings, &chunk, &mut batcher, &tx).await {
-                        return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
+                    if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
+                        let what = planner.settings.layer.plural();
+                        return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
+                            .await;
                     }
                     chunk.clear();
                 }
@@ -119,8 +116,9 @@ pub async fn plan<A: OrgApi>(
         }
     }
     if !chunk.is_empty() {
-        if let Err(err) = plan_chunk(&api, &settings, &chunk, &mut batcher, &tx).await {
-            return abort_with(err, chunk, &mut batcher, rows, &tx, &aborted).await;
+        if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
+            let what = planner.settings.layer.plural();
+            return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted).await;
         }
     }
     for batch in batcher.drain() {
@@ -133,6 +131,7 @@ pub async fn plan<A: OrgApi>(
 /// and the error is returned once the input is drained.
 async fn abort_with(
     err: anyhow::Error,
+    what: &str,
     chunk: Vec<ValidRow>,
     batcher: &mut Batcher,
     rows: mpsc::Receiver<RowIn>,
@@ -141,7 +140,7 @@ async fn abort_with(
 ) -> anyhow::Result<()> {
     aborted.store(true, Ordering::SeqCst);
     skip_rest(chunk, batcher, rows, tx).await?;
-    Err(err.context("failed to look up existing organizations"))
+    Err(err.context(format!("failed to look up existing {what}")))
 }
 
 fn skipped_outcome(seq: usize, row: usize, key: String, original: Vec<String>) -> RowOutcome {
@@ -159,8 +158,7 @@ async fn skip_rest(
     tx: &mpsc::Sender<PlanMsg>,
 ) -> anyhow::Result<()> {
     for r in chunk {
-        let key = r.payload.key();
-        send(tx, PlanMsg::Outcome(skipped_outcome(r.seq, r.row, key, r.original))).await?;
+        send(tx, PlanMsg::Outcome(skipped_outcome(r.seq, r.row, r.key, r.original))).await?;
     }
     for batch in batcher.drain() {
         for r in batch.rows {
@@ -170,7 +168,7 @@ async fn skip_rest(
     while let Some(r) = rows.recv().await {
         let msg = match r {
             RowIn::Settled(o) => o,
-            RowIn::Valid(r) => skipped_outcome(r.seq, r.row, r.payload.key(), r.original),
+            RowIn::Valid(r) => skipped_outcome(r.seq, r.row, r.key, r.original),
         };
         send(tx, PlanMsg::Outcome(msg)).await?;
     }
@@ -181,120 +179,297 @@ async fn send(tx: &mpsc::Sender<PlanMsg>, msg: PlanMsg) -> anyhow::Result<()> {
     tx.send(msg).await.map_err(|_| anyhow::anyhow!("the job engine stopped before planning ended"))
 }
 
-/// Finds the existing record of each row (for modes that need one).
-async fn existing<A: OrgApi>(api: &A, chunk: &[ValidRow]) -> anyhow::Result<Vec<Option<Value>>> {
-    let keys: Vec<RowKeys> = chunk
-        .iter()
-        .map(|r| RowKeys {
-            id: r.payload.id,
-            external_id: r.payload.external_id.as_deref(),
-            name: r.payload.name.as_deref(),
-        })
-        .collect();
-    find_records(api, &keys).await
+struct Planner<A> {
+    api: A,
+    settings: PlanSettings,
+    refs: Refs,
 }
 
-fn planned_row(r: &ValidRow, id: Option<u64>) -> PlannedRow {
-    PlannedRow {
-        seq: r.seq,
-        row: r.row,
-        key: r.payload.key(),
-        payload: r.payload.body.clone(),
-        id,
-        name: r.payload.name.clone(),
-        external_id: r.payload.external_id.clone(),
-        original: r.original.clone(),
-        attempts: 0,
+/// What planning decided for one row.
+enum Decision {
+    /// Send it with this operation (and the existing record's id, if any).
+    Send(Op, Option<u64>),
+    /// Settled without a request.
+    Settled(RowOutcome),
+}
+
+fn outcome(r: &ValidRow, action: Action, status: RowStatus) -> RowOutcome {
+    RowOutcome::new(r.seq, r.row, r.key.clone(), action, status)
+}
+
+fn refused(r: &ValidRow, action: Action, status: RowStatus, code: &str, msg: String) -> RowOutcome {
+    let mut o = outcome(r, action, status);
+    o.error_code = Some(code.into());
+    o.message = Some(msg);
+    o.original = Some(r.original.clone());
+    o
+}
+
+fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+impl<A: Port> Planner<A> {
+    fn layer(&self) -> &'static dyn Layer {
+        self.settings.layer
     }
-}
 
-fn how_named(p: &OrgPayload) -> String {
-    if let Some(id) = p.id {
-        format!("id {id}")
-    } else if let Some(x) = &p.external_id {
-        format!("external_id '{x}'")
-    } else {
-        format!("name '{}'", p.name.clone().unwrap_or_default())
-    }
-}
-
-async fn plan_chunk<A: OrgApi>(
-    api: &A,
-    settings: &PlanSettings,
-    chunk: &[ValidRow],
-    batcher: &mut Batcher,
-    tx: &mpsc::Sender<PlanMsg>,
-) -> anyhow::Result<()> {
-    let found = match settings.mode {
-        Mode::Create => vec![None; chunk.len()],
-        _ => existing(api, chunk).await?,
-    };
-    for (r, record) in chunk.iter().zip(found) {
-        let id = record.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64);
-        let decision: Result<(Op, Option<u64>), RowOutcome> = match (settings.mode, &record, id) {
-            (Mode::Create, _, _) => Ok((Op::Create, None)),
-            (Mode::Delete, Some(_), Some(id)) => Ok((Op::Delete, Some(id))),
-            (Mode::Upsert | Mode::Update, Some(existing), Some(id)) => {
-                if would_change(&r.payload.body, existing, &settings.checkbox_tags) {
-                    Ok((Op::Update, Some(id)))
-                } else {
-                    let mut o = RowOutcome::new(
-                        r.seq,
-                        r.row,
-                        r.payload.key(),
-                        Action::None,
-                        RowStatus::Unchanged,
-                    );
-                    o.zendesk_id = Some(id);
-                    Err(o)
+    /// Resolves the rows' references; a row naming a record that does not exist is settled
+    /// `invalid` here. Returns the rows left, with their links (records to join once they
+    /// exist).
+    async fn resolve_refs<'c>(
+        &mut self,
+        chunk: &'c [ValidRow],
+        tx: &mpsc::Sender<PlanMsg>,
+    ) -> anyhow::Result<Vec<(&'c ValidRow, Payload, Vec<(u64, String)>)>> {
+        let values: Vec<&str> =
+            chunk.iter().flat_map(|r| r.payload.refs.iter().map(String::as_str)).collect();
+        self.refs.resolve(&self.api, &values).await?;
+        let mut out = Vec::with_capacity(chunk.len());
+        for r in chunk {
+            let mut payload = r.payload.clone();
+            let mut links = Vec::new();
+            let mut missing = Vec::new();
+            for (i, value) in r.payload.refs.iter().enumerate() {
+                match self.refs.get(value).flatten() {
+                    Some(id) if i == 0 && r.payload.default_ref => {
+                        payload.body.insert("organization_id".into(), json!(id));
+                    }
+                    Some(id) => {
+                        let default = payload.body.get("organization_id").and_then(Value::as_u64);
+                        if default != Some(id) && !links.iter().any(|l: &(u64, String)| l.0 == id) {
+                            links.push((id, value.clone()));
+                        }
+                    }
+                    None => missing.push(value.as_str()),
                 }
             }
-            (Mode::Upsert, None, _) if r.payload.id.is_none() && r.payload.name.is_some() => {
-                Ok((Op::Create, None))
+            if missing.is_empty() {
+                out.push((r, payload, links));
+                continue;
             }
-            (Mode::Upsert, None, _) if r.payload.id.is_none() => {
-                let mut o = RowOutcome::new(
-                    r.seq,
-                    r.row,
-                    r.payload.key(),
+            let named = missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ");
+            let msg = format!(
+                "row {}, organization: no organization has the external_id or name {named}; import the organization first or correct the value",
+                r.row
+            );
+            send(
+                tx,
+                PlanMsg::Outcome(refused(
+                    r,
                     Action::None,
                     RowStatus::Invalid,
-                );
-                o.error_code = Some("NameRequired".into());
-                o.message = Some(format!(
-                    "row {}, name: is required to create an organization (none has {})",
-                    r.row,
-                    how_named(&r.payload)
-                ));
-                o.original = Some(r.original.clone());
-                Err(o)
-            }
-            _ => {
-                let action =
-                    if settings.mode == Mode::Delete { Action::Delete } else { Action::Update };
-                let mut o =
-                    RowOutcome::new(r.seq, r.row, r.payload.key(), action, RowStatus::Failed);
-                o.error_code = Some("RecordNotFound".into());
-                o.message = Some(format!("no organization has {}", how_named(&r.payload)));
-                o.original = Some(r.original.clone());
-                Err(o)
-            }
+                    "UnknownOrganization",
+                    msg,
+                )),
+            )
+            .await?;
+        }
+        Ok(out)
+    }
+
+    /// The existing record of each row, when the mode and resource need one.
+    async fn existing(
+        &self,
+        rows: &[(&ValidRow, Payload, Vec<(u64, String)>)],
+    ) -> anyhow::Result<Vec<Option<Value>>> {
+        let mode = self.settings.mode;
+        if mode == Mode::Create {
+            return Ok(vec![None; rows.len()]);
+        }
+        // A bulk upsert matches rows itself: only rows with an id or external id are looked up
+        // (100 a request), to leave out the unchanged ones.
+        let search = !(mode == Mode::Upsert && self.layer().upsert() == UpsertStyle::BulkUpsert);
+        let column = self.layer().search_column();
+        let keys: Vec<RowKeys> = rows
+            .iter()
+            .map(|(_, p, _)| RowKeys {
+                id: p.id,
+                external_id: p.external_id.as_deref(),
+                search: if !search {
+                    None
+                } else if column == "email" {
+                    p.email.as_deref()
+                } else {
+                    p.name.as_deref()
+                },
+            })
+            .collect();
+        find_records(&self.api, self.layer(), &keys).await
+    }
+
+    /// A found user whose e-mail address belongs to someone else: both are named, nothing is
+    /// guessed.
+    async fn conflict(&self, p: &Payload, record: &Value) -> anyhow::Result<Option<String>> {
+        let (Some(email), Some(id)) = (&p.email, record.get("id").and_then(Value::as_u64)) else {
+            return Ok(None);
         };
-        match decision {
-            Err(outcome) => send(tx, PlanMsg::Outcome(outcome)).await?,
-            Ok((op, id)) if settings.dry_run => {
-                let action = op.action();
-                let mut o =
-                    RowOutcome::new(r.seq, r.row, r.payload.key(), action, RowStatus::Planned);
-                o.zendesk_id = id;
-                send(tx, PlanMsg::Outcome(o)).await?;
-            }
-            Ok((op, id)) => {
-                if let Some(batch) = batcher.push(op, planned_row(r, id)) {
-                    send(tx, PlanMsg::Batch(batch)).await?;
+        if text(record, "email").is_some_and(|e| e.eq_ignore_ascii_case(email)) {
+            return Ok(None);
+        }
+        let other = self
+            .api
+            .search(Resource::Users, "email", email.clone())
+            .await?
+            .into_iter()
+            .find(|u| text(u, "email").is_some_and(|e| e.eq_ignore_ascii_case(email)));
+        Ok(other.and_then(|u| u.get("id").and_then(Value::as_u64)).filter(|o| *o != id).map(|o| {
+            format!(
+                "email '{email}' belongs to user {o} and {} to user {id}: two different people; correct the row or merge the users in Zendesk first",
+                how_named(self.layer(), p)
+            )
+        }))
+    }
+
+    async fn decide(
+        &self,
+        r: &ValidRow,
+        payload: &mut Payload,
+        record: Option<&Value>,
+    ) -> anyhow::Result<Decision> {
+        let mode = self.settings.mode;
+        let layer = self.layer();
+        let id = record.and_then(|v| v.get("id")).and_then(Value::as_u64);
+        let bulk = layer.upsert() == UpsertStyle::BulkUpsert;
+        Ok(match (mode, record, id) {
+            (Mode::Create, _, _) => Decision::Send(Op::Create, None),
+            (Mode::Delete, Some(_), Some(id)) => Decision::Send(Op::Delete, Some(id)),
+            (Mode::Upsert | Mode::Update, Some(existing), Some(id)) => {
+                if bulk {
+                    if let Some(msg) = self.conflict(payload, existing).await? {
+                        let o =
+                            refused(r, Action::Update, RowStatus::Failed, "IdentityConflict", msg);
+                        return Ok(Decision::Settled(o));
+                    }
+                }
+                // The default organization already set is not written again: writing it
+                // would drop the user's other memberships (`zendesk-api.md` §4, Users).
+                let org = payload.body.get("organization_id").and_then(Value::as_u64);
+                if org.is_some() && org == existing.get("organization_id").and_then(Value::as_u64) {
+                    payload.body.remove("organization_id");
+                }
+                if would_change(&payload.body, existing, &self.settings.checkbox_tags) {
+                    let op = if bulk && payload.id.is_none() && mode == Mode::Upsert {
+                        Op::Upsert
+                    } else {
+                        Op::Update
+                    };
+                    Decision::Send(op, Some(id))
+                } else {
+                    let mut o = outcome(r, Action::None, RowStatus::Unchanged);
+                    o.zendesk_id = Some(id);
+                    Decision::Settled(o)
                 }
             }
-        }
+            (Mode::Upsert, None, _) if payload.id.is_none() && bulk => {
+                Decision::Send(Op::Upsert, None)
+            }
+            (Mode::Upsert, None, _) if payload.id.is_none() && payload.name.is_some() => {
+                Decision::Send(Op::Create, None)
+            }
+            (Mode::Upsert, None, _) if payload.id.is_none() => {
+                let msg = format!(
+                    "row {}, name: is required to create {} {} (none has {})",
+                    r.row,
+                    if layer.singular().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    },
+                    layer.singular(),
+                    how_named(layer, payload)
+                );
+                Decision::Settled(refused(r, Action::None, RowStatus::Invalid, "NameRequired", msg))
+            }
+            _ => {
+                let action = if mode == Mode::Delete { Action::Delete } else { Action::Update };
+                let msg = format!("no {} has {}", layer.singular(), how_named(layer, payload));
+                Decision::Settled(refused(r, action, RowStatus::Failed, "RecordNotFound", msg))
+            }
+        })
     }
-    Ok(())
+
+    /// Whether a planned create would make Zendesk mail the person.
+    fn mails(&self, op: Op, id: Option<u64>, p: &Payload) -> bool {
+        matches!(op, Op::Create | Op::Upsert)
+            && id.is_none()
+            && p.email.is_some()
+            && self.layer().resource() == Resource::Users
+            && !p.body.get("verified").is_some_and(|v| v == &json!(true))
+            && !p.body.get("skip_verify_email").is_some_and(|v| v == &json!(true))
+    }
+
+    async fn plan_chunk(
+        &mut self,
+        chunk: &[ValidRow],
+        batcher: &mut Batcher,
+        tx: &mpsc::Sender<PlanMsg>,
+    ) -> anyhow::Result<()> {
+        let rows = self.resolve_refs(chunk, tx).await?;
+        let found = self.existing(&rows).await?;
+        let layer = self.layer();
+        for ((r, mut payload, links), record) in rows.into_iter().zip(found) {
+            let decision = self.decide(r, &mut payload, record.as_ref()).await?;
+            let (op, id) = match decision {
+                Decision::Settled(mut o) => {
+                    if self.settings.validate {
+                        relabel(&mut o);
+                    }
+                    let msg = if links.is_empty() || o.status.is_failure() || self.settings.dry_run
+                    {
+                        PlanMsg::Outcome(o)
+                    } else {
+                        o.original = Some(r.original.clone());
+                        PlanMsg::Linked(o, links)
+                    };
+                    send(tx, msg).await?;
+                    continue;
+                }
+                Decision::Send(op, id) => (op, id),
+            };
+            if self.mails(op, id, &payload) {
+                self.settings.welcome_emails.fetch_add(1, Ordering::Relaxed);
+            }
+            if self.settings.dry_run {
+                let action =
+                    if id.is_some() && op != Op::Delete { Action::Update } else { op.action() };
+                let status =
+                    if self.settings.validate { RowStatus::Valid } else { RowStatus::Planned };
+                let mut o = outcome(r, action, status);
+                o.zendesk_id = id;
+                send(tx, PlanMsg::Outcome(o)).await?;
+                continue;
+            }
+            let search = match layer.search_column() {
+                "email" => payload.email.clone(),
+                _ => payload.name.clone(),
+            };
+            let planned = PlannedRow {
+                seq: r.seq,
+                row: r.row,
+                key: if r.key.is_empty() { payload_key(layer, &payload) } else { r.key.clone() },
+                id,
+                external_id: payload.external_id.clone(),
+                search,
+                payload: payload.body,
+                original: r.original.clone(),
+                attempts: 0,
+                links,
+            };
+            if let Some(batch) = batcher.push(op, planned) {
+                send(tx, PlanMsg::Batch(batch)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `zdbulk validate` against an account: what an import would send or leave is `valid`, what
+/// it would refuse is `invalid`.
+fn relabel(o: &mut RowOutcome) {
+    o.status = match o.status {
+        RowStatus::Unchanged | RowStatus::Planned => RowStatus::Valid,
+        RowStatus::Failed => RowStatus::Invalid,
+        other => other,
+    };
 }

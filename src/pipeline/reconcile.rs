@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::batch::{Batch, Op, PlannedRow};
-use crate::output::{RowOutcome, RowStatus};
+use crate::output::{Action, RowOutcome, RowStatus};
 
 /// How a job ended, as far as reconciliation cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,9 @@ pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: &str) -> RowOu
     let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Failed);
     o.job_id = Some(job_id.to_string());
     if is_failure(item) {
+        if op == Op::Upsert && row.id.is_some() {
+            o.action = Action::Update;
+        }
         o.error_code = text(item.get("error")).or_else(|| Some("Failed".into()));
         o.message = text(item.get("details")).or_else(|| text(item.get("description")));
         o.zendesk_id = row.id;
@@ -53,11 +56,14 @@ pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: &str) -> RowOu
     }
     o.zendesk_id = item.get("id").and_then(Value::as_u64).or(row.id);
     o.status = match (op, item.get("status").and_then(Value::as_str)) {
-        (Op::Create, Some("Updated")) => RowStatus::Updated,
-        (Op::Create, _) => RowStatus::Created,
+        (Op::Create | Op::Upsert, Some("Updated")) => RowStatus::Updated,
+        (Op::Create | Op::Upsert, _) => RowStatus::Created,
         (Op::Update, _) => RowStatus::Updated,
         (Op::Delete, _) => RowStatus::Deleted,
     };
+    if o.status == RowStatus::Updated {
+        o.action = Action::Update;
+    }
     o
 }
 
@@ -81,6 +87,7 @@ pub fn reconcile(batch: &Batch, job_id: &str, end: &JobEnd) -> Reconciled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::Resource;
     use serde_json::{json, Map};
 
     fn row(seq: usize) -> PlannedRow {
@@ -90,8 +97,9 @@ mod tests {
             key: format!("k{seq}"),
             payload: Map::new(),
             id: Some(100 + seq as u64),
-            name: Some(format!("n{seq}")),
             external_id: None,
+            search: Some(format!("n{seq}")),
+            links: vec![],
             original: vec![format!("n{seq}")],
             attempts: 0,
         }
@@ -100,7 +108,11 @@ mod tests {
     #[test]
     fn recorded_update_results_map_by_position() {
         // The shapes of TestOrganizationCreateUpdateDelete.test_multiple_update_half_full_objects.
-        let batch = Batch { op: Op::Update, rows: vec![row(0), row(1), row(2)] };
+        let batch = Batch {
+            resource: Resource::Organizations,
+            op: Op::Update,
+            rows: vec![row(0), row(1), row(2)],
+        };
         let results = vec![
             json!({"action": "update", "id": 100, "status": "Updated", "success": true}),
             json!({"index": 1, "error": "OrganizationUpdateFailed", "id": 999,
@@ -123,7 +135,8 @@ mod tests {
 
     #[test]
     fn create_results_give_ids_and_a_short_result_list_leaves_rows_unknown() {
-        let batch = Batch { op: Op::Create, rows: vec![row(0), row(1)] };
+        let batch =
+            Batch { resource: Resource::Organizations, op: Op::Create, rows: vec![row(0), row(1)] };
         let r = reconcile(
             &batch,
             "V3-2",
@@ -141,7 +154,8 @@ mod tests {
             &json!({"id": 2, "error": "UserUpdateError", "details": "x", "status": "Failed"})
         ));
         assert!(!is_failure(&json!({"status": "Created", "id": 1})));
-        let batch = Batch { op: Op::Create, rows: vec![row(0), row(1)] };
+        let batch =
+            Batch { resource: Resource::Organizations, op: Op::Create, rows: vec![row(0), row(1)] };
         let r = reconcile(&batch, "V3-3", &JobEnd::Failed("boom".into()));
         assert!(r.outcomes.is_empty());
         assert_eq!(r.unknown.len(), 2);

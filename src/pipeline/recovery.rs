@@ -6,8 +6,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::api::{find_records, JobState, OrgApi, RowKeys};
-use super::batch::{Batch, Op};
+use std::collections::HashMap;
+
+use super::api::{find_records, JobState, Port, RowKeys};
+use super::batch::Batch;
+use crate::resource::{layer, Resource};
 
 /// A batch and its rows' records as found now (`None`: not found), in row order.
 pub(super) type Recovered = (Batch, anyhow::Result<Vec<Option<Value>>>);
@@ -16,7 +19,7 @@ pub(super) type Recovered = (Batch, anyhow::Result<Vec<Option<Value>>>);
 ///
 /// After a lost answer a job may still be queued: wait until every job the account had in
 /// flight when the answer was lost has finished, so the lookup sees its effect.
-pub(super) async fn recover<A: OrgApi>(api: A, batch: Batch, answer_lost: bool) -> Recovered {
+pub(super) async fn recover<A: Port>(api: A, batch: Batch, answer_lost: bool) -> Recovered {
     let result = async {
         if answer_lost {
             let pending = api.jobs_in_flight().await?;
@@ -38,11 +41,11 @@ pub(super) async fn recover<A: OrgApi>(api: A, batch: Batch, answer_lost: bool) 
     (batch, result)
 }
 
-/// Finds each row's record now: by id, external id, or name, in that order of preference.
-async fn lookup<A: OrgApi>(api: &A, batch: &Batch) -> anyhow::Result<Vec<Option<Value>>> {
-    if batch.op == Op::Update {
-        // An update can be sent again safely; nothing to look up.
-        return Ok(vec![None; batch.rows.len()]);
+/// Finds each row's record now: by id, external id, or search column, in that order of
+/// preference; a membership by its user's memberships.
+async fn lookup<A: Port>(api: &A, batch: &Batch) -> anyhow::Result<Vec<Option<Value>>> {
+    if batch.resource == Resource::Memberships {
+        return lookup_memberships(api, batch).await;
     }
     let keys: Vec<RowKeys> = batch
         .rows
@@ -50,8 +53,33 @@ async fn lookup<A: OrgApi>(api: &A, batch: &Batch) -> anyhow::Result<Vec<Option<
         .map(|r| RowKeys {
             id: r.id,
             external_id: r.external_id.as_deref(),
-            name: r.name.as_deref(),
+            search: r.search.as_deref(),
         })
         .collect();
-    find_records(api, &keys).await
+    find_records(api, layer(batch.resource), &keys).await
+}
+
+/// Memberships are found through their users' lists (one request a user of the batch).
+async fn lookup_memberships<A: Port>(api: &A, batch: &Batch) -> anyhow::Result<Vec<Option<Value>>> {
+    let id_of =
+        |r: &super::batch::PlannedRow, key: &str| r.payload.get(key).and_then(Value::as_u64);
+    let mut of_user: HashMap<u64, Vec<Value>> = HashMap::new();
+    for r in &batch.rows {
+        let Some(user) = id_of(r, "user_id") else { continue };
+        if !of_user.contains_key(&user) {
+            of_user.insert(user, api.memberships(Resource::Users, user).await?);
+        }
+    }
+    Ok(batch
+        .rows
+        .iter()
+        .map(|r| {
+            let (user, org) = (id_of(r, "user_id")?, id_of(r, "organization_id")?);
+            of_user
+                .get(&user)?
+                .iter()
+                .find(|m| m.get("organization_id").and_then(Value::as_u64) == Some(org))
+                .cloned()
+        })
+        .collect())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::api::{JobState, OrgApi, SubmitError};
+use super::api::{JobState, Port, ShowBy, SubmitError};
 use super::batch::Op;
 use super::engine::{self, EngineSettings};
 use super::journal::{Entry, Journal};
@@ -18,7 +18,8 @@ use super::reconcile::JobEnd;
 use super::reporter::Silent;
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
-use crate::schema::organization::OrgPayload;
+use crate::resource::{layer, Resource};
+use crate::schema::row::Payload;
 
 #[derive(Default)]
 struct Account {
@@ -41,7 +42,7 @@ struct Fake(Arc<Mutex<Account>>);
 impl Fake {
     fn apply(acct: &mut Account, op: Op, item: &Value) -> Value {
         match op {
-            Op::Create => {
+            Op::Create | Op::Upsert => {
                 let name = item["name"].as_str().unwrap_or("").to_lowercase();
                 if acct
                     .orgs
@@ -78,31 +79,53 @@ impl Fake {
     }
 }
 
-impl OrgApi for Fake {
-    async fn find_by_external_ids(&self, ids: Vec<String>) -> anyhow::Result<Vec<Value>> {
+impl Port for Fake {
+    async fn show_many(
+        &self,
+        _resource: Resource,
+        by: ShowBy,
+        values: Vec<String>,
+    ) -> anyhow::Result<Vec<Value>> {
+        let a = self.0.lock().unwrap();
+        Ok(match by {
+            ShowBy::Ids => values
+                .iter()
+                .filter_map(|i| i.parse::<u64>().ok().and_then(|i| a.orgs.get(&i).cloned()))
+                .collect(),
+            ShowBy::ExternalIds => a
+                .orgs
+                .values()
+                .filter(|o| {
+                    o["external_id"]
+                        .as_str()
+                        .is_some_and(|x| values.iter().any(|i| i.eq_ignore_ascii_case(x)))
+                })
+                .cloned()
+                .collect(),
+        })
+    }
+    async fn search(
+        &self,
+        _resource: Resource,
+        column: &'static str,
+        value: String,
+    ) -> anyhow::Result<Vec<Value>> {
         let a = self.0.lock().unwrap();
         Ok(a.orgs
             .values()
-            .filter(|o| {
-                o["external_id"]
-                    .as_str()
-                    .is_some_and(|x| ids.iter().any(|i| i.eq_ignore_ascii_case(x)))
-            })
+            .filter(|o| o[column].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&value)))
             .cloned()
             .collect())
     }
-    async fn find_by_ids(&self, ids: Vec<u64>) -> anyhow::Result<Vec<Value>> {
-        let a = self.0.lock().unwrap();
-        Ok(ids.iter().filter_map(|i| a.orgs.get(i).cloned()).collect())
+    async fn memberships(&self, _of: Resource, _id: u64) -> anyhow::Result<Vec<Value>> {
+        Ok(vec![])
     }
-    async fn find_by_name(&self, name: String) -> anyhow::Result<Option<Value>> {
-        let a = self.0.lock().unwrap();
-        Ok(a.orgs
-            .values()
-            .find(|o| o["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name)))
-            .cloned())
-    }
-    async fn submit(&self, op: Op, request: Value) -> Result<String, SubmitError> {
+    async fn submit(
+        &self,
+        resource: Resource,
+        op: Op,
+        request: Value,
+    ) -> Result<String, SubmitError> {
         let mut a = self.0.lock().unwrap();
         let pending = a.jobs.values().filter(|j| j.3.is_none()).count();
         if a.limit > 0 && pending >= a.limit {
@@ -112,7 +135,7 @@ impl OrgApi for Fake {
         let n = a.submits;
         let items: Vec<Value> = match op {
             Op::Delete => request["ids"].as_array().cloned().unwrap_or_default(),
-            _ => request["organizations"].as_array().cloned().unwrap_or_default(),
+            _ => request[layer(resource).plural()].as_array().cloned().unwrap_or_default(),
         };
         let id = format!("J{n}");
         a.jobs.insert(id.clone(), (op, items, n, None));
@@ -161,11 +184,12 @@ fn row(seq: usize, name: &str, ext: Option<&str>, notes: &str) -> RowIn {
     RowIn::Valid(ValidRow {
         seq,
         row: seq + 2,
-        payload: OrgPayload {
+        key: ext.unwrap_or(name).to_string(),
+        payload: Payload {
             body,
-            id: None,
             name: Some(name.into()),
             external_id: ext.map(str::to_string),
+            ..Payload::default()
         },
         original: vec![name.into()],
     })
@@ -183,7 +207,15 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
     let (plan_tx, plan_rx) = mpsc::channel(8);
     let planner = tokio::spawn(plan::plan(
         fake.clone(),
-        PlanSettings { mode, dry_run: false, batch_size: 10, checkbox_tags: Arc::from(vec![]) },
+        PlanSettings {
+            layer: layer(Resource::Organizations),
+            validate: false,
+            welcome_emails: Default::default(),
+            mode,
+            dry_run: false,
+            batch_size: 10,
+            checkbox_tags: Arc::from(vec![]),
+        },
         row_rx,
         plan_tx,
         stop.aborted.clone(),
@@ -314,18 +346,33 @@ struct Timed {
     polls: Arc<Mutex<u32>>,
 }
 
-impl OrgApi for Timed {
-    async fn find_by_external_ids(&self, ids: Vec<String>) -> anyhow::Result<Vec<Value>> {
-        self.inner.find_by_external_ids(ids).await
+impl Port for Timed {
+    async fn show_many(
+        &self,
+        resource: Resource,
+        by: ShowBy,
+        values: Vec<String>,
+    ) -> anyhow::Result<Vec<Value>> {
+        self.inner.show_many(resource, by, values).await
     }
-    async fn find_by_ids(&self, ids: Vec<u64>) -> anyhow::Result<Vec<Value>> {
-        self.inner.find_by_ids(ids).await
+    async fn search(
+        &self,
+        resource: Resource,
+        column: &'static str,
+        value: String,
+    ) -> anyhow::Result<Vec<Value>> {
+        self.inner.search(resource, column, value).await
     }
-    async fn find_by_name(&self, name: String) -> anyhow::Result<Option<Value>> {
-        self.inner.find_by_name(name).await
+    async fn memberships(&self, of: Resource, id: u64) -> anyhow::Result<Vec<Value>> {
+        self.inner.memberships(of, id).await
     }
-    async fn submit(&self, op: Op, request: Value) -> Result<String, SubmitError> {
-        let id = self.inner.submit(op, request).await?;
+    async fn submit(
+        &self,
+        resource: Resource,
+        op: Op,
+        request: Value,
+    ) -> Result<String, SubmitError> {
+        let id = self.inner.submit(resource, op, request).await?;
         self.submitted.lock().unwrap().insert(id.clone(), tokio::time::Instant::now());
         Ok(id)
     }
@@ -391,15 +438,20 @@ async fn polls_with(
                     key: name.clone(),
                     payload,
                     id: None,
-                    name: Some(name),
                     external_id: None,
+                    search: Some(name),
+                    links: vec![],
                     original: vec![],
                     attempts: 0,
                 }
             })
             .collect();
         plan_tx
-            .send(engine::PlanMsg::Batch(super::batch::Batch { op: Op::Create, rows }))
+            .send(engine::PlanMsg::Batch(super::batch::Batch {
+                resource: Resource::Organizations,
+                op: Op::Create,
+                rows,
+            }))
             .await
             .unwrap();
     }

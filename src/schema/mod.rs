@@ -4,10 +4,10 @@
 //!
 //! - [`FieldDef`], [`FieldType`], [`Schema`]: the definitions.
 //! - [`value`]: one cell checked against one field.
-//! - [`organization`]: one organization row checked and turned into an API payload.
+//! - [`row`]: one row checked column by column and turned into an API payload.
 
 pub mod definitions;
-pub mod organization;
+pub mod row;
 pub mod value;
 
 use std::collections::BTreeMap;

@@ -21,7 +21,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adapter;
 pub mod auth;
 pub mod error;
 pub mod models;

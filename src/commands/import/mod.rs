@@ -1,12 +1,13 @@
-//! `zdbulk import organizations FILE` and `zdbulk validate organizations FILE`: read, map,
-//! validate, plan, send in jobs, and write the run directory (`design.md` §2, §3).
+//! `zdbulk import <organizations|users> FILE` and `zdbulk validate …`: read, map, validate,
+//! plan, send in jobs, and write the run directory (`design.md` §2, §3). Everything here serves
+//! every resource; what differs comes from its [`Layer`].
 
 mod rows;
 mod show;
 mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{EmptyCells as CliEmpty, ImportArgs, ImportMode, Resource};
+use crate::cli::{EmptyCells as CliEmpty, ImportArgs, ImportMode, Resource, WelcomeEmail};
 use crate::error::{usage_error, ExitStatus, StatusError};
 use crate::input::mapping::{map_header, Dialect, MappedHeader, Renames};
 use crate::input::TextEncoding;
@@ -26,9 +27,11 @@ use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Interrupted, Stop};
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::plan::{self, Mode, PlanSettings, RowIn};
+use crate::port::BulkImportsDisabled;
 use crate::progress::Progress;
+use crate::resource::{layer, Layer};
 use crate::schema::definitions::read_definitions;
-use crate::schema::organization::{closest, EmptyCells, FIELD_PREFIX};
+use crate::schema::row::{closest, EmptyCells};
 use crate::schema::Schema;
 use crate::settings::{resolve_target, Target};
 use crate::zendesk::Client;
@@ -48,16 +51,14 @@ fn mode_of(m: ImportMode) -> Mode {
 
 fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
     let verb = if validate { "validate" } else { "import" };
-    if args.resource != Resource::Organizations {
-        let name = match args.resource {
-            Resource::Users => "users",
-            Resource::OrganizationFields => "organization-fields",
-            Resource::UserFields => "user-fields",
-            Resource::Organizations => "organizations",
-        };
+    if !matches!(args.resource, Resource::Organizations | Resource::Users) {
         return Err(usage_error(format!(
-            "`zdbulk {verb} {name}` is not built yet in this version (organizations are)"
+            "`zdbulk {verb} {}` is not built yet in this version (organizations and users are)",
+            args.resource.cli_name()
         )));
+    }
+    if args.welcome_email.is_some() && args.resource != Resource::Users {
+        return Err(usage_error("--welcome-email is for users"));
     }
     if let Some(n) = args.batch_size {
         if !(1..=MAX_BATCH).contains(&n) {
@@ -82,17 +83,18 @@ fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A run directory: `--run-dir`, or `zdbulk-runs/<UTC time>-organizations`.
+/// A run directory: `--run-dir`, or `zdbulk-runs/<UTC time>-<resource>`.
 fn run_dir(args: &ImportArgs, cwd: &Path) -> anyhow::Result<PathBuf> {
+    let what = args.resource.cli_name();
     let dir = match &args.run_dir {
         Some(d) => d.clone(),
         None => {
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
             let base = cwd.join("zdbulk-runs");
-            let mut dir = base.join(format!("{stamp}-organizations"));
+            let mut dir = base.join(format!("{stamp}-{what}"));
             let mut n = 2;
             while dir.exists() {
-                dir = base.join(format!("{stamp}-organizations-{n}"));
+                dir = base.join(format!("{stamp}-{what}-{n}"));
                 n += 1;
             }
             dir
@@ -111,18 +113,24 @@ fn run_dir(args: &ImportArgs, cwd: &Path) -> anyhow::Result<PathBuf> {
 
 /// Every custom field column must name a field of the account: refused before anything is
 /// read further, with the closest known key.
-fn check_field_columns(mapped: &MappedHeader, schema: &Schema, file: &Path) -> anyhow::Result<()> {
+fn check_field_columns(
+    layer: &dyn Layer,
+    mapped: &MappedHeader,
+    schema: &Schema,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let prefix = layer.fields_key();
     let unknown: Vec<String> = mapped
         .mapped()
         .filter_map(|c| c.custom_field_key().map(|k| (c, k)))
         .filter(|(_, k)| schema.get(k).is_none())
         .map(|(c, k)| match closest(k, schema.keys()) {
-            Some(near) => {
-                format!("unknown column '{}' (did you mean '{FIELD_PREFIX}{near}'?)", c.raw)
-            }
-            None => {
-                format!("unknown column '{}' (the account has no organization field '{k}')", c.raw)
-            }
+            Some(near) => format!("unknown column '{}' (did you mean '{prefix}.{near}'?)", c.raw),
+            None => format!(
+                "unknown column '{}' (the account has no {} field '{k}')",
+                c.raw,
+                layer.singular()
+            ),
         })
         .collect();
     if unknown.is_empty() {
@@ -132,16 +140,17 @@ fn check_field_columns(mapped: &MappedHeader, schema: &Schema, file: &Path) -> a
     }
 }
 
-async fn account_schema(client: &Client) -> anyhow::Result<Schema> {
-    let defs = client
-        .organization_fields()
-        .list_all()
-        .await
-        .map_err(|e| api(e.into(), "failed to read the account's organization fields"))?;
+async fn account_schema(client: &Client, layer: &dyn Layer) -> anyhow::Result<Schema> {
+    let what = format!("{} fields", layer.singular());
+    let defs = match layer.resource() {
+        Resource::Users => client.user_fields().list_all().await,
+        _ => client.organization_fields().list_all().await,
+    }
+    .map_err(|e| api(e.into(), &format!("failed to read the account's {what}")))?;
     let values: Vec<Value> =
         defs.into_iter().filter_map(|d| serde_json::to_value(d).ok()).collect();
     Schema::from_api(&values)
-        .map_err(|e| api(e.into(), "the account's organization fields cannot be used"))
+        .map_err(|e| api(e.into(), &format!("the account's {what} cannot be used")))
 }
 
 /// Marks an error as "the API could not be used" (exit 3), keeping its causes.
@@ -169,11 +178,33 @@ fn format_label(f: &InputFormat) -> String {
     }
 }
 
+/// Rows of a users file that would create a user with an e-mail address and say nothing of
+/// the welcome e-mail (`verified` / `skip_verify_email` empty or false): Zendesk would mail
+/// each of them. Counted in a pass over the file before anything is sent.
+fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Result<usize> {
+    let Some(email) = mapped.index_of("email") else { return Ok(0) };
+    let deciders: Vec<usize> =
+        ["verified", "skip_verify_email"].iter().filter_map(|c| mapped.index_of(c)).collect();
+    let mut n = 0;
+    for row in open_input(&args.file, args.sheet.as_deref())? {
+        let row = row?;
+        let has = |i: usize| row.cells.get(i).is_some_and(|c| !c.trim().is_empty());
+        let yes = |i: usize| {
+            row.cells.get(i).is_some_and(|c| crate::schema::value::parse_bool(c) == Some(true))
+        };
+        if has(email) && !deciders.iter().any(|&i| yes(i)) {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Runs `import` (or `validate` when `validate` is true).
 pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus> {
     let started = chrono::Utc::now();
     let clock = Instant::now();
     check_args(&args, validate)?;
+    let layer = layer(args.resource);
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let input = open_input(&args.file, args.sheet.as_deref())?;
     let format = input.format().clone();
@@ -186,6 +217,29 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         .with_context(|| format!("{}: the header row cannot be used", args.file.display()))?;
     let mut warnings: Vec<String> = input.warnings().to_vec();
     warnings.extend(mapped.warnings.iter().cloned());
+    let mode = mode_of(args.mode);
+    let offline = validate && args.fields.is_some();
+    let dry_run = args.dry_run || validate;
+
+    // Zendesk mails every user created with an e-mail address unless told not to: an import
+    // that would do so without the user choosing stops here, before anything is written.
+    if args.resource == Resource::Users
+        && !dry_run
+        && args.welcome_email.is_none()
+        && matches!(mode, Mode::Upsert | Mode::Create)
+    {
+        let n = tokio::task::block_in_place(|| undecided_welcomes(&args, &mapped))?;
+        if n > 0 {
+            return Err(usage_error(format!(
+                "{}: {n} row(s) have an e-mail address and no `verified` or `skip_verify_email` value: \
+                 each one that creates a user makes Zendesk send that person a welcome e-mail. \
+                 Nothing was sent. Choose with --welcome-email skip (no e-mail: sends \
+                 skip_verify_email) or --welcome-email send, or add a `verified` column; \
+                 --dry-run counts the people who would be mailed",
+                args.file.display()
+            )));
+        }
+    }
 
     // Definitions: a file (validate --fields, no network) or the account's.
     let (target, client, schema): (Option<Target>, Option<Client>, Schema) =
@@ -195,11 +249,11 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
                 let target = resolve_target(&args.target, &cwd).await?;
                 warnings.extend(target.warnings.iter().cloned());
                 let client = target.client(args.max_rpm)?;
-                let schema = account_schema(&client).await?;
+                let schema = account_schema(&client, layer).await?;
                 (Some(target), Some(client), schema)
             }
         };
-    check_field_columns(&mapped, &schema, &args.file)?;
+    check_field_columns(layer, &mapped, &schema, &args.file)?;
     if args.strict && !warnings.is_empty() {
         return Err(usage_error(format!(
             "--strict: nothing was sent because of {} warning(s): {}",
@@ -223,15 +277,15 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         InputFormat::Xlsx { .. } => FailedFormat::Xlsx,
         InputFormat::Csv { .. } => FailedFormat::Csv,
     };
-    let mode = mode_of(args.mode);
     let empty = match args.empty_cells {
         CliEmpty::Keep => EmptyCells::Keep,
         CliEmpty::Clear => EmptyCells::Clear,
     };
 
     let mut run = RunResult::default();
-    let (counts, rows) = if validate {
+    let (counts, rows) = if offline {
         let validation = validate::Validation {
+            layer,
             file: &args.file,
             sheet: args.sheet.as_deref(),
             mapped: &mapped,
@@ -247,26 +301,25 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         (validated.counts, validated.rows)
     } else {
         let client = client.context("an import needs an account")?;
-        // Rows sharing a name or external id are found first: both must be refused before
-        // either is sent.
+        // Rows sharing a unique key are found first: both must be refused before either is
+        // sent.
         let duplicates = tokio::task::block_in_place(|| {
-            Duplicates::scan(&args.file, args.sheet.as_deref(), &mapped)
+            Duplicates::scan(layer, &args.file, args.sheet.as_deref(), &mapped)
         })?;
         let failed = FailedRows::create(&dir, failed_format, header.clone())?;
         let mut report = ReportWriter::create(&dir, failed)?;
-        run = import_rows(
-            &args,
-            client,
-            input,
-            mapped.clone(),
+        let job = ImportJob {
+            args: &args,
+            layer,
+            mapped: mapped.clone(),
             schema,
             duplicates,
             empty,
             mode,
-            &dir,
-            &mut report,
-        )
-        .await?;
+            dry_run,
+            validate,
+        };
+        run = import_rows(job, client, input, &dir, &mut report).await?;
         let counts = report.finish(run.rows).context("failed to finish the report")?;
         (counts, run.rows)
     };
@@ -288,10 +341,10 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         None => ExitStatus::Success,
     };
     let summary = Summary {
-        resource: "organizations".into(),
+        resource: args.resource.cli_name().into(),
         input: args.file.display().to_string(),
         mode: if validate { "validate".into() } else { mode.as_str().into() },
-        dry_run: args.dry_run || validate,
+        dry_run,
         dialect: dialect_name(mapped.dialect).into(),
         rows: run.rows,
         counts: Summary::counts_from(&counts),
@@ -302,6 +355,8 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         rate_limit_waits: run.rate_limited,
         rate_limit_wait_secs: run.rate_limit_wait_secs,
         jobs: run.jobs,
+        welcome_emails: (args.resource == Resource::Users && !offline)
+            .then_some(run.welcome_emails),
         warnings,
         exit_code: status.code(),
     };
@@ -318,6 +373,14 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             drop(err);
             Ok(status)
         }
+        Some(err) if err.downcast_ref::<BulkImportsDisabled>().is_some() => Err(api(
+            err,
+            &format!(
+                "Zendesk refused the bulk import, so the run stopped; no row was lost: each has a line in {} and the rows not done are in the failed file. \
+                 Bulk user imports are switched off on accounts until Zendesk support enables them: ask them to enable \"bulk user imports\" (data imports) for this account, then import the failed file",
+                dir.join("report.csv").display()
+            ),
+        )),
         Some(err) => Err(api(
             err,
             &format!(
@@ -344,42 +407,67 @@ struct RunResult {
     rate_limited: u64,
     rate_limit_wait_secs: f64,
     jobs: u64,
+    welcome_emails: usize,
     warnings: Vec<String>,
     fatal: Option<anyhow::Error>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn import_rows(
-    args: &ImportArgs,
-    client: Client,
-    input: crate::input::Input,
+/// What one import (or validation against an account) runs with.
+struct ImportJob<'a> {
+    args: &'a ImportArgs,
+    layer: &'static dyn Layer,
     mapped: MappedHeader,
     schema: Schema,
     duplicates: Duplicates,
     empty: EmptyCells,
     mode: Mode,
+    dry_run: bool,
+    validate: bool,
+}
+
+/// Batches planned ahead of the job window, in windows: enough to refill it at once when a
+/// poll settles a whole group, not tens of thousands of rows held as payloads.
+const WINDOWS_AHEAD: usize = 2;
+
+async fn import_rows(
+    job: ImportJob<'_>,
+    client: Client,
+    input: crate::input::Input,
     dir: &Path,
     report: &mut ReportWriter,
 ) -> anyhow::Result<RunResult> {
+    let args = job.args;
     let mut journal = Journal::open(dir)?;
     journal.append(&Entry::Start {
-        resource: "organizations".into(),
+        resource: job.layer.plural().into(),
         input: args.file.display().to_string(),
-        mode: mode.as_str().into(),
+        mode: job.mode.as_str().into(),
         target: client.base_url().to_string(),
         at: chrono::Utc::now().to_rfc3339(),
     })?;
-    let checkbox_tags: Vec<String> = schema.checkbox_tags();
-    let (row_tx, row_rx) = mpsc::channel::<RowIn>(1024);
-    let (plan_tx, plan_rx) = mpsc::channel(256);
+    let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
+    let max_jobs = args.max_jobs.unwrap_or(MAX_JOBS);
+    let batch_size = args.batch_size.unwrap_or(MAX_BATCH);
+    // Rows read ahead of the planner: one planning chunk's worth a few times over.
+    let (row_tx, row_rx) = mpsc::channel::<RowIn>(4 * MAX_BATCH);
+    let (plan_tx, plan_rx) = mpsc::channel(WINDOWS_AHEAD * max_jobs);
+    let (layer, mode, empty) = (job.layer, job.mode, job.empty);
+    let (mapped, schema, duplicates) = (job.mapped, job.schema, job.duplicates);
+    let skip_welcome = args.welcome_email == Some(WelcomeEmail::Skip);
     let reader = std::thread::spawn(move || -> anyhow::Result<(usize, Vec<String>)> {
         let known = input.warnings().len();
-        let checker = RowChecker::new(&mapped, &schema, empty, mode, &duplicates);
+        let checker = RowChecker::new(layer, &mapped, &schema, empty, mode, &duplicates);
         let mut input = input;
         let mut n = 0;
         for (seq, row) in input.by_ref().enumerate() {
             let row = row?;
-            if row_tx.blocking_send(checker.check(seq, row)).is_err() {
+            let mut checked = checker.check(seq, row);
+            if let (true, RowIn::Valid(v)) = (skip_welcome, &mut checked) {
+                if !v.payload.body.contains_key("verified") {
+                    v.payload.body.insert("skip_verify_email".into(), Value::Bool(true));
+                }
+            }
+            if row_tx.blocking_send(checked).is_err() {
                 break;
             }
             n = seq + 1;
@@ -388,11 +476,15 @@ async fn import_rows(
         Ok((n, input.warnings().get(known..).unwrap_or_default().to_vec()))
     });
     let aborted = Arc::new(AtomicBool::new(false));
+    let welcome_emails = Arc::new(AtomicUsize::new(0));
     let settings = PlanSettings {
+        layer,
+        validate: job.validate,
+        welcome_emails: welcome_emails.clone(),
         mode,
-        dry_run: args.dry_run,
-        batch_size: args.batch_size.unwrap_or(MAX_BATCH),
-        checkbox_tags: checkbox_tags.into(),
+        dry_run: job.dry_run,
+        batch_size,
+        checkbox_tags: checkbox_tags.clone(),
     };
     let planner =
         tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
@@ -404,7 +496,7 @@ async fn import_rows(
     });
     let progress = Progress::new(0, args.quiet);
     let engine_settings =
-        EngineSettings { max_jobs: args.max_jobs.unwrap_or(MAX_JOBS), ..EngineSettings::default() };
+        EngineSettings { max_jobs, batch_size, checkbox_tags, ..EngineSettings::default() };
     let stop = Stop { interrupt, aborted };
     let end = engine::run(
         client.clone(),
@@ -437,6 +529,7 @@ async fn import_rows(
         rate_limited: stats.rate_limited,
         rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
         jobs: end.stats.jobs,
+        welcome_emails: welcome_emails.load(Ordering::Relaxed),
         warnings,
         fatal,
     })

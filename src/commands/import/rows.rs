@@ -1,5 +1,6 @@
 //! Turning input rows into checked rows: the in-file duplicate index (a first pass over the
-//! file) and the per-row checks that name the row, column and value.
+//! file, over the resource's unique columns) and the per-row checks that name the row, column
+//! and value.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -10,11 +11,13 @@ use crate::input::mapping::{ListSeparator, MappedHeader};
 use crate::input::{open_input, Row};
 use crate::output::{Action, RowOutcome, RowStatus};
 use crate::pipeline::plan::{Mode, RowIn, ValidRow};
-use crate::schema::organization::{check_row, EmptyCells, OrgColumn, OrgPayload};
+use crate::resource::Layer;
+use crate::schema::row::{check_row, Column, EmptyCells, Payload, RowRules};
 use crate::schema::value::trim;
 use crate::schema::Schema;
 
-/// Rows that share a name or an external id (case-insensitive, trimmed) with another row.
+/// Rows that share a value of a unique column (an organization's name or external id, a
+/// user's e-mail or external id; case-insensitive, trimmed) with another row.
 ///
 /// Built by [`KeySeen`] from a 64-bit hash per key, not the key, so memory stays small for
 /// million-row files; rows are only flagged when their hashes collide *and* appear twice,
@@ -66,22 +69,22 @@ impl Hasher for KeyHasher {
 /// A map keyed by (kind, key hash).
 type KeyMap<V> = HashMap<(u8, u64), V, std::hash::BuildHasherDefault<KeyHasher>>;
 
-/// The names and external ids of a file as its rows are read: a 64-bit hash and the row
+/// The unique columns' values of a file as its rows are read: a 64-bit hash and the row
 /// number per key (12 bytes), in row order. At the end a sorted copy of the hashes shows
 /// whether any repeats; only then are the rows gathered. Cheaper in time and memory than a
 /// hash map updated on every row (a million rows: 12 MB a column, plus 8 MB while sorting).
 #[derive(Debug)]
 pub struct KeySeen {
-    /// The key columns: (0 name | 1 external id, cell index).
+    /// The unique columns: (position in the layer's list, cell index).
     columns: Vec<(u8, usize)>,
     /// Per column, the hash of every non-empty cell, and its row number.
     keys: Vec<(Vec<u64>, Vec<u32>)>,
 }
 
 impl KeySeen {
-    /// Collects the name and external id columns of a file under this header.
-    pub fn new(mapped: &MappedHeader) -> KeySeen {
-        let columns = key_columns(mapped);
+    /// Collects the unique columns of a `layer` file under this header.
+    pub fn new(layer: &dyn Layer, mapped: &MappedHeader) -> KeySeen {
+        let columns = key_columns(layer, mapped);
         let keys = columns.iter().map(|_| Default::default()).collect();
         KeySeen { columns, keys }
     }
@@ -124,13 +127,14 @@ impl Duplicates {
         Duplicates::default()
     }
 
-    /// Reads the file once and records every name and external id that appears twice.
+    /// Reads the file once and records every unique column's value that appears twice.
     pub fn scan(
+        layer: &dyn Layer,
         path: &Path,
         sheet: Option<&str>,
         mapped: &MappedHeader,
     ) -> anyhow::Result<Duplicates> {
-        let mut seen = KeySeen::new(mapped);
+        let mut seen = KeySeen::new(layer, mapped);
         if seen.columns.is_empty() {
             return Ok(Duplicates::new());
         }
@@ -140,7 +144,7 @@ impl Duplicates {
         Ok(seen.finish())
     }
 
-    /// The other rows sharing this row's `kind` value (0 name, 1 external id), if any.
+    /// The other rows sharing this row's value of unique column `kind`, if any.
     fn others(&self, kind: u8, value: &str, row: usize) -> Option<Vec<u32>> {
         if self.rows.is_empty() {
             return None;
@@ -155,29 +159,32 @@ impl Duplicates {
     }
 }
 
-/// The columns whose values must be unique in a file: (0 name | 1 external id, index).
-fn key_columns(mapped: &MappedHeader) -> Vec<(u8, usize)> {
-    [(0u8, "name"), (1u8, "external_id")]
-        .into_iter()
-        .filter_map(|(k, c)| mapped.index_of(c).map(|i| (k, i)))
+/// The columns whose values must be unique in a file: (position in the layer's list, index).
+fn key_columns(layer: &dyn Layer, mapped: &MappedHeader) -> Vec<(u8, usize)> {
+    layer
+        .unique_columns()
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| mapped.index_of(c).map(|i| (k as u8, i)))
         .collect()
 }
 
 /// Everything needed to check one row, with the header's columns resolved once.
 pub struct RowChecker<'a> {
-    empty: EmptyCells,
-    mode: Mode,
+    rules: RowRules<'a>,
     duplicates: &'a Duplicates,
     /// Every mapped column, resolved against the schema, with its cell index.
-    columns: Vec<(OrgColumn<'a>, usize)>,
-    name: Option<usize>,
-    external_id: Option<usize>,
-    id: Option<usize>,
+    columns: Vec<(Column<'a>, usize)>,
+    /// The unique columns: (position in the layer's list, name, cell index).
+    unique: Vec<(u8, &'static str, usize)>,
+    /// The key columns in order of preference, with their cell index.
+    keys: Vec<(&'static str, usize)>,
 }
 
 impl<'a> RowChecker<'a> {
-    /// A checker for rows under this header.
+    /// A checker for rows of a `layer` file under this header.
     pub fn new(
+        layer: &'a dyn Layer,
         mapped: &'a MappedHeader,
         schema: &'a Schema,
         empty: EmptyCells,
@@ -185,19 +192,26 @@ impl<'a> RowChecker<'a> {
         duplicates: &'a Duplicates,
     ) -> RowChecker<'a> {
         RowChecker {
-            empty,
-            mode,
+            rules: RowRules { layer, mode, empty, build: true },
             duplicates,
             columns: mapped
                 .mapped()
                 .map(|c| {
                     let separator = c.separator.unwrap_or(ListSeparator::Any);
-                    (OrgColumn::resolve(&c.canonical, separator, schema), c.index)
+                    (Column::resolve(layer, &c.canonical, separator, schema), c.index)
                 })
                 .collect(),
-            name: mapped.index_of("name"),
-            external_id: mapped.index_of("external_id"),
-            id: mapped.index_of("id"),
+            unique: layer
+                .unique_columns()
+                .iter()
+                .enumerate()
+                .filter_map(|(k, c)| mapped.index_of(c).map(|i| (k as u8, *c, i)))
+                .collect(),
+            keys: layer
+                .key_columns()
+                .iter()
+                .filter_map(|c| mapped.index_of(c).map(|i| (*c, i)))
+                .collect(),
         }
     }
 }
@@ -216,37 +230,36 @@ fn join_rows(rows: &[u32]) -> String {
 
 impl RowChecker<'_> {
     /// The trimmed cell at `i`, if the row has one.
-    fn cell<'r>(&self, row: &'r Row, i: Option<usize>) -> Option<&'r str> {
-        i.and_then(|i| row.cells.get(i)).map(|s| trim(s))
+    fn cell<'r>(&self, row: &'r Row, i: usize) -> Option<&'r str> {
+        row.cells.get(i).map(|s| trim(s))
     }
 
-    /// What the report calls the row: its external id, else its name, else its id (as a
-    /// number when it is one, as the import's report writes it).
+    /// What the report calls the row: the first of its resource's key columns with a value
+    /// (an id as a number, the way the import's report writes it).
     pub fn key<'r>(&self, row: &'r Row) -> Cow<'r, str> {
-        let present = |i| self.cell(row, i).filter(|s| !s.is_empty());
-        match present(self.external_id).or(present(self.name)) {
-            Some(key) => Cow::Borrowed(key),
-            None => {
-                let id = self.cell(row, self.id).unwrap_or("");
-                match id.parse::<u64>() {
-                    Ok(n) if n.to_string() != id => Cow::Owned(n.to_string()),
-                    _ => Cow::Borrowed(id),
+        for &(column, i) in &self.keys {
+            let Some(v) = self.cell(row, i).filter(|s| !s.is_empty()) else { continue };
+            if column == "id" {
+                if let Ok(n) = v.parse::<u64>() {
+                    if n.to_string() != v {
+                        return Cow::Owned(n.to_string());
+                    }
                 }
             }
+            return Cow::Borrowed(v);
         }
+        Cow::Borrowed("")
     }
 
     /// Checks one row: its payload (built only when `build`), or every problem in one message
     /// naming the row, columns and values.
-    fn verdict(&self, row: &Row, build: bool) -> Result<OrgPayload, String> {
+    fn verdict(&self, row: &Row, build: bool) -> Result<Payload, String> {
         if let Some(problem) = &row.problem {
             return Err(format!("row {}, {problem}", row.number));
         }
         let mut messages = Vec::new();
         if self.duplicates.any() {
-            for (kind, column, idx) in
-                [(0u8, "name", self.name), (1u8, "external_id", self.external_id)]
-            {
+            for &(kind, column, idx) in &self.unique {
                 let Some(v) = self.cell(row, idx).filter(|v| !v.is_empty()) else { continue };
                 if let Some(others) = self.duplicates.others(kind, v, row.number) {
                     messages.push(format!(
@@ -261,20 +274,9 @@ impl RowChecker<'_> {
             .columns
             .iter()
             .map(|(column, i)| (column, row.cells.get(*i).map(String::as_str).unwrap_or("")));
-        let require_name = self.mode == Mode::Create;
-        match check_row(cells, self.empty, require_name, build) {
-            Ok(payload) if messages.is_empty() => {
-                let identified = [self.id, self.external_id, self.name]
-                    .into_iter()
-                    .any(|i| self.cell(row, i).is_some_and(|s| !s.is_empty()));
-                if matches!(self.mode, Mode::Update | Mode::Delete) && !identified {
-                    return Err(format!(
-                        "row {}: needs an id, external_id or name to find the organization",
-                        row.number
-                    ));
-                }
-                Ok(payload)
-            }
+        let rules = RowRules { build, ..self.rules };
+        match check_row(cells, rules) {
+            Ok(payload) if messages.is_empty() => Ok(payload),
             Ok(_) => Err(messages.join("; ")),
             Err(errors) => {
                 messages.extend(errors.iter().map(|e| format!("row {}, {e}", row.number)));
@@ -286,9 +288,13 @@ impl RowChecker<'_> {
     /// Checks one data row for an import (`seq` is its 0-based position).
     pub fn check(&self, seq: usize, row: Row) -> RowIn {
         match self.verdict(&row, true) {
-            Ok(payload) => {
-                RowIn::Valid(ValidRow { seq, row: row.number, payload, original: row.cells })
-            }
+            Ok(payload) => RowIn::Valid(ValidRow {
+                seq,
+                row: row.number,
+                key: self.key(&row).into_owned(),
+                payload,
+                original: row.cells,
+            }),
             Err(message) => {
                 RowIn::Settled(invalid(seq, &row, self.key(&row).into_owned(), message))
             }
@@ -296,9 +302,41 @@ impl RowChecker<'_> {
     }
 
     /// Checks one data row and builds nothing (`zdbulk validate`): a valid row costs no
-    /// allocation. The error is the row's message.
-    pub fn check_only(&self, row: &Row) -> Result<(), String> {
-        self.verdict(row, false).map(drop)
+    /// allocation. The error is the row's message; a valid row may come with a note of what
+    /// only the account can tell.
+    pub fn check_only(&self, row: &Row) -> Result<Option<String>, String> {
+        let payload = self.verdict(row, false)?;
+        Ok(self.offline_note(&payload))
+    }
+
+    /// What offline validation cannot know about a valid row.
+    fn offline_note(&self, p: &Payload) -> Option<String> {
+        let layer = self.rules.layer;
+        let s = p.seen;
+        let mut notes = Vec::new();
+        if self.rules.mode == Mode::Upsert && !s.name && !s.id {
+            notes.push(format!(
+                "valid only if {} {} with this {} exists (none is created without a name)",
+                if layer.singular().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+                layer.singular(),
+                if s.external_id { "external_id" } else { layer.search_column() }
+            ));
+        }
+        if s.refs {
+            notes.push("its organizations are not checked offline (they must exist)".into());
+        }
+        if matches!(self.rules.mode, Mode::Update | Mode::Delete) {
+            notes.push(format!("whether the {} exists is not checked offline", layer.singular()));
+        }
+        (!notes.is_empty()).then(|| format!("not checked offline: {}", notes.join("; ")))
+    }
+
+    /// The valid outcome of a row with a note of what was not checked.
+    pub fn valid_with(&self, seq: usize, row: &Row, note: String) -> RowOutcome {
+        let key = self.key(row).into_owned();
+        let mut o = RowOutcome::new(seq, row.number, key, Action::None, RowStatus::Valid);
+        o.message = Some(note);
+        o
     }
 
     /// The invalid outcome of a row [`RowChecker::check_only`] refused with `message`.
@@ -310,8 +348,9 @@ impl RowChecker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Resource;
     use crate::input::map_header;
+    use crate::resource::organizations::Organizations;
+    use crate::resource::Resource;
 
     fn row(number: usize, name: &str, external_id: &str) -> Row {
         Row { number, cells: vec![name.into(), external_id.into()], problem: None }
@@ -321,7 +360,7 @@ mod tests {
     fn repeats_are_found_trimmed_and_ignoring_case_with_every_row() {
         let header = vec!["name".to_string(), "external_id".to_string()];
         let mapped = map_header(Resource::Organizations, &header, None).unwrap();
-        let mut seen = KeySeen::new(&mapped);
+        let mut seen = KeySeen::new(&Organizations, &mapped);
         for r in [
             row(2, "Acme", "a-1"),
             row(3, "Beta", ""),
@@ -348,7 +387,7 @@ mod tests {
     fn a_file_without_repeats_has_none() {
         let header = vec!["name".to_string()];
         let mapped = map_header(Resource::Organizations, &header, None).unwrap();
-        let mut seen = KeySeen::new(&mapped);
+        let mut seen = KeySeen::new(&Organizations, &mapped);
         for n in 0..5_000 {
             seen.observe(&Row { number: n + 2, cells: vec![format!("Org {n}")], problem: None });
         }

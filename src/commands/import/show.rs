@@ -27,6 +27,10 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
     for (status, n) in &summary.counts {
         println!("  {status:<10} {n:>8}");
     }
+    if let Some(n) = summary.welcome_emails.filter(|n| *n > 0) {
+        let verb = if summary.dry_run { "would be" } else { "were" };
+        println!("  {n} people {verb} sent a welcome e-mail by Zendesk");
+    }
     if summary.mode != "validate" {
         println!(
             "  {} API requests, {} jobs, {} rate-limit waits",

@@ -21,7 +21,8 @@ use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::RowStatus;
 use crate::pipeline::plan::Mode;
-use crate::schema::organization::EmptyCells;
+use crate::resource::Layer;
+use crate::schema::row::EmptyCells;
 use crate::schema::Schema;
 
 /// Rows per chunk handed from the reading thread to the checking one.
@@ -31,6 +32,7 @@ const AHEAD: usize = 4;
 
 /// What a file is checked against, and where the report goes.
 pub(super) struct Validation<'a> {
+    pub(super) layer: &'static dyn Layer,
     pub(super) file: &'a Path,
     pub(super) sheet: Option<&'a str>,
     pub(super) mapped: &'a MappedHeader,
@@ -60,16 +62,24 @@ impl Validation<'_> {
     pub(super) fn run(&self, input: Input) -> anyhow::Result<Validated> {
         let known = input.warnings().len();
         let none = Duplicates::new();
-        let checker = RowChecker::new(self.mapped, self.schema, self.empty, self.mode, &none);
-        let ((counts, rows), duplicates, warnings) =
-            self.pass(input, &checker, Some(KeySeen::new(self.mapped)))?;
+        let checker =
+            RowChecker::new(self.layer, self.mapped, self.schema, self.empty, self.mode, &none);
+        let seen = KeySeen::new(self.layer, self.mapped);
+        let ((counts, rows), duplicates, warnings) = self.pass(input, &checker, Some(seen))?;
         let late_warnings = warnings.get(known..).unwrap_or_default().to_vec();
         let duplicates = duplicates.unwrap_or_default();
         if !duplicates.any() {
             return Ok(Validated { counts, rows, late_warnings });
         }
         let input = open_input(self.file, self.sheet)?;
-        let checker = RowChecker::new(self.mapped, self.schema, self.empty, self.mode, &duplicates);
+        let checker = RowChecker::new(
+            self.layer,
+            self.mapped,
+            self.schema,
+            self.empty,
+            self.mode,
+            &duplicates,
+        );
         let ((counts, rows), _, _) = self.pass(input, &checker, None)?;
         Ok(Validated { counts, rows, late_warnings })
     }
@@ -92,7 +102,8 @@ impl Validation<'_> {
                 for (chunk, filled) in &full_rx {
                     for row in &chunk[..filled] {
                         match checker.check_only(row) {
-                            Ok(()) => report.record_valid(seq, row.number, &checker.key(row))?,
+                            Ok(None) => report.record_valid(seq, row.number, &checker.key(row))?,
+                            Ok(Some(note)) => report.record(checker.valid_with(seq, row, note))?,
                             Err(message) => report.record(checker.invalid(seq, row, message))?,
                         }
                         seq += 1;

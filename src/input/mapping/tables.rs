@@ -112,7 +112,8 @@ const USERS: Table = Table {
         n("restriction", "ticket_restriction", Tag::Legacy),
         n("emails", "email", Tag::DataImporter),
         n("phones", "phone", Tag::DataImporter),
-        n("organizations", "organization", Tag::DataImporter),
+        // The data importer's list; in API files the memberships besides the default one.
+        n("organizations", "organizations", Tag::Common),
         n("shared_phone", "shared_phone_number", Tag::DataImporter),
     ],
     prefixes: &[
@@ -164,7 +165,7 @@ pub(super) fn table(resource: Resource) -> &'static Table {
     match resource {
         Resource::Organizations => &ORGANIZATIONS,
         Resource::Users => &USERS,
-        Resource::OrganizationFields | Resource::UserFields => &FIELDS,
+        Resource::OrganizationFields | Resource::UserFields | Resource::Memberships => &FIELDS,
     }
 }
 
@@ -173,7 +174,7 @@ pub(super) fn sibling(resource: Resource) -> Option<(Resource, &'static str)> {
     match resource {
         Resource::Organizations => Some((Resource::Users, "users")),
         Resource::Users => Some((Resource::Organizations, "organizations")),
-        Resource::OrganizationFields | Resource::UserFields => None,
+        Resource::OrganizationFields | Resource::UserFields | Resource::Memberships => None,
     }
 }
 
@@ -205,7 +206,7 @@ pub(super) fn separator(
         }),
         // Organization names may hold spaces and commas but never `|` (Zendesk refuses such
         // names), so pipes are the one safe separator in every dialect.
-        (Resource::Users, "organization") => Some(Pipes),
+        (Resource::Users, "organization" | "organizations") => Some(Pipes),
         (Resource::Users, "email" | "phone") if name == "emails" || name == "phones" => Some(Pipes),
         _ => None,
     }

@@ -115,13 +115,13 @@ fn data_importer_user_headers() {
             Some("ticket_restriction"),
             Some("phone"),
             Some("shared_phone_number"),
-            Some("organization"),
+            Some("organizations"),
             Some("tags"),
         ]
     );
     assert_eq!(h.separator("email"), Some(ListSeparator::Pipes));
     assert_eq!(h.separator("phone"), Some(ListSeparator::Pipes));
-    assert_eq!(h.separator("organization"), Some(ListSeparator::Pipes));
+    assert_eq!(h.separator("organizations"), Some(ListSeparator::Pipes));
     assert_eq!(h.separator("tags"), Some(ListSeparator::Commas));
 }
 

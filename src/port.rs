@@ -1,0 +1,213 @@
+//! The pipeline's [`Port`] implemented with the Zendesk client: resource names become paths,
+//! and HTTP errors become the pipeline's outcomes (job limit, lost answer, refusal, bulk
+//! imports switched off, fatal). It lives outside the client, which knows nothing of the
+//! pipeline.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::pipeline::api::{JobState, Port, ShowBy, SubmitError};
+use crate::pipeline::batch::Op;
+use crate::pipeline::reconcile::JobEnd;
+use crate::resource::{layer, Resource};
+use crate::zendesk::models::{JobId, JobState as ModelState};
+use crate::zendesk::resources::{check_batch, cursor_all, MAX_PER_CALL};
+use crate::zendesk::{ApiError, Client};
+
+/// A bulk write of users or memberships was refused with 403: the account's bulk imports are
+/// switched off until Zendesk support enables them (seed `004`, "Enablement").
+#[derive(Debug, thiserror::Error)]
+#[error("Zendesk answered {path} with 403 Forbidden ({detail}): bulk imports of users are not enabled on this account")]
+pub struct BulkImportsDisabled {
+    /// The endpoint that refused.
+    pub path: String,
+    /// Zendesk's words.
+    pub detail: String,
+}
+
+/// Whether an error means the write may have been done (its answer never arrived).
+fn answer_lost(err: &ApiError) -> bool {
+    match err {
+        ApiError::AnswerLost { .. } => true,
+        ApiError::RetriesExhausted { last, .. } => answer_lost(last),
+        _ => false,
+    }
+}
+
+fn submit_error(err: ApiError, resource: Resource, path: &str) -> SubmitError {
+    if answer_lost(&err) {
+        return SubmitError::AnswerLost;
+    }
+    match err {
+        ApiError::TooManyJobs { .. } => SubmitError::TooManyJobs,
+        ApiError::Status { status: 403, body, .. }
+            if matches!(resource, Resource::Users | Resource::Memberships) =>
+        {
+            SubmitError::Fatal(
+                BulkImportsDisabled { path: path.to_string(), detail: body.to_string() }.into(),
+            )
+        }
+        ApiError::Status { status, body, .. } if (400..500).contains(&status) && status != 429 => {
+            let text = body.to_string();
+            let code = text.split(':').next().unwrap_or("Refused").trim().to_string();
+            SubmitError::Refused { code, message: text }
+        }
+        other => SubmitError::Fatal(other.into()),
+    }
+}
+
+/// The bulk endpoint of an operation on a resource.
+fn bulk_path(plural: &str, op: Op) -> (Method, String) {
+    match op {
+        Op::Create => (Method::POST, format!("{plural}/create_many.json")),
+        Op::Upsert => (Method::POST, format!("{plural}/create_or_update_many.json")),
+        Op::Update => (Method::PUT, format!("{plural}/update_many.json")),
+        Op::Delete => (Method::DELETE, format!("{plural}/destroy_many.json")),
+    }
+}
+
+fn items(answer: &Value, key: &str) -> Vec<Value> {
+    answer.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+impl Port for Client {
+    async fn show_many(
+        &self,
+        resource: Resource,
+        by: ShowBy,
+        values: Vec<String>,
+    ) -> anyhow::Result<Vec<Value>> {
+        let plural = layer(resource).plural();
+        let path = format!("{plural}/show_many.json");
+        let param = match by {
+            ShowBy::Ids => "ids",
+            ShowBy::ExternalIds => "external_ids",
+        };
+        let mut all = Vec::with_capacity(values.len());
+        for chunk in values.chunks(MAX_PER_CALL) {
+            let answer: Value = self.get_json(&path, &[(param, chunk.join(","))]).await?;
+            all.extend(items(&answer, plural));
+        }
+        Ok(all)
+    }
+
+    async fn search(
+        &self,
+        resource: Resource,
+        column: &'static str,
+        value: String,
+    ) -> anyhow::Result<Vec<Value>> {
+        let plural = layer(resource).plural();
+        let path = format!("{plural}/search.json");
+        let query = match resource {
+            // Users are searched with the search syntax (`email:ada@example.com`).
+            Resource::Users => [("query", format!("{column}:{value}"))],
+            _ => [(column, value)],
+        };
+        let answer: Value = self.get_json(&path, &query).await?;
+        Ok(items(&answer, plural))
+    }
+
+    async fn memberships(&self, of: Resource, id: u64) -> anyhow::Result<Vec<Value>> {
+        let path = format!("{}/{id}/organization_memberships.json", layer(of).plural());
+        Ok(cursor_all::<Value>(self, &path, "organization_memberships").await?)
+    }
+
+    async fn submit(
+        &self,
+        resource: Resource,
+        op: Op,
+        request: Value,
+    ) -> Result<String, SubmitError> {
+        let plural = layer(resource).plural();
+        let (method, path) = bulk_path(plural, op);
+        let answer: Result<Value, ApiError> = match op {
+            Op::Delete => {
+                let ids: Vec<String> = request
+                    .get("ids")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_u64).map(|i| i.to_string()).collect())
+                    .unwrap_or_default();
+                match check_batch(&path, ids.len()) {
+                    Ok(()) => {
+                        let query = [("ids", ids.join(","))];
+                        self.send_json::<Value, ()>(method, &path, &query, None).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => match check_batch(&path, items(&request, plural).len()) {
+                Ok(()) => self.send_json(method, &path, &[], Some(&request)).await,
+                Err(e) => Err(e),
+            },
+        };
+        let answer = answer.map_err(|e| submit_error(e, resource, &path))?;
+        answer
+            .get("job_status")
+            .and_then(|j| j.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                SubmitError::Fatal(anyhow::anyhow!("{path} answered without a job_status id"))
+            })
+    }
+
+    async fn poll(&self, job_ids: Vec<String>) -> anyhow::Result<Vec<(String, JobState)>> {
+        let ids: Vec<JobId> = job_ids.into_iter().map(JobId).collect();
+        let statuses = self.job_statuses().show_many(&ids).await?;
+        Ok(statuses
+            .into_iter()
+            .map(|s| {
+                let state = match s.status {
+                    ModelState::Completed => {
+                        let results = s.results.unwrap_or_default();
+                        JobState::Done(JobEnd::Completed(
+                            results
+                                .into_iter()
+                                .filter_map(|r| serde_json::to_value(r).ok())
+                                .collect(),
+                        ))
+                    }
+                    ModelState::Failed | ModelState::Killed => JobState::Done(JobEnd::Failed(
+                        s.message.unwrap_or_else(|| "the job failed".into()),
+                    )),
+                    _ => JobState::Pending,
+                };
+                (s.id.0, state)
+            })
+            .collect())
+    }
+
+    fn budget_binding(&self) -> bool {
+        let stats = self.stats();
+        stats.budget_waits > 0 || stats.rate_limited > 0
+    }
+
+    fn requests_per_minute(&self) -> Option<u32> {
+        let account = self.stats().budget.and_then(|b| b.limit);
+        match (account, self.max_rpm()) {
+            (Some(a), Some(m)) => Some(a.min(m)),
+            (a, m) => a.or(m),
+        }
+    }
+
+    async fn jobs_in_flight(&self) -> anyhow::Result<Vec<String>> {
+        let page: Value =
+            self.get_json("job_statuses.json", &[("page[size]", "100".to_string())]).await?;
+        Ok(page
+            .get("job_statuses")
+            .and_then(Value::as_array)
+            .map(|jobs| {
+                jobs.iter()
+                    .filter(|j| {
+                        matches!(
+                            j.get("status").and_then(Value::as_str),
+                            Some("queued" | "working")
+                        )
+                    })
+                    .filter_map(|j| j.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,147 @@
+//! The resource layer: everything that differs between the resources zdbulk imports (names,
+//! endpoints, columns, keys and their case rules, upsert style, how a record is found again).
+//! The pipeline is written once and asks a [`Layer`] for these; adding a resource adds one
+//! module here (`docs/architecture.md`).
+//!
+//! - [`organizations`]: organizations (lookup, then create or update).
+//! - [`users`]: users (`create_or_update_many`; organizations as references).
+//! - [`memberships`]: organization memberships, the second stream of a users import.
+
+pub mod memberships;
+pub mod organizations;
+pub mod users;
+
+use crate::schema::row::{CellError, Kind, Payload};
+
+/// The resources zdbulk moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Resource {
+    /// Organizations.
+    Organizations,
+    /// Users (end users, agents, admins).
+    Users,
+    /// Custom organization field definitions.
+    OrganizationFields,
+    /// Custom user field definitions.
+    UserFields,
+    /// Organization memberships (made from a users file's organization columns).
+    #[value(skip)]
+    Memberships,
+}
+
+impl Resource {
+    /// The name users type (`organizations`, `organization-fields`).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Resource::Organizations => "organizations",
+            Resource::Users => "users",
+            Resource::OrganizationFields => "organization-fields",
+            Resource::UserFields => "user-fields",
+            Resource::Memberships => "memberships",
+        }
+    }
+}
+
+/// How an upsert is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertStyle {
+    /// Look records up (by id, external id, or the search column), then `create_many` the
+    /// missing ones and `update_many` the changed ones (organizations have no bulk upsert).
+    LookupThenWrite,
+    /// Send rows to a bulk create-or-update endpoint, which matches them itself; rows with an
+    /// external id are looked up first (100 a request) so that unchanged ones cost no write.
+    BulkUpsert,
+}
+
+/// The mode an import runs in, as far as row rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Update what exists, create the rest.
+    Upsert,
+    /// Create every row.
+    Create,
+    /// Update existing records only.
+    Update,
+    /// Delete the records the rows name.
+    Delete,
+}
+
+impl Mode {
+    /// The mode's name, as the journal and summary write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Upsert => "upsert",
+            Mode::Create => "create",
+            Mode::Update => "update",
+            Mode::Delete => "delete",
+        }
+    }
+}
+
+/// What differs per resource. Implementations are unit structs; the pipeline holds them as
+/// `&'static dyn Layer`.
+pub trait Layer: Send + Sync + 'static {
+    /// Which resource this is.
+    fn resource(&self) -> Resource;
+    /// The API's plural: the path segment and the bulk body key (`organizations`).
+    fn plural(&self) -> &'static str;
+    /// The singular, for messages (`organization`).
+    fn singular(&self) -> &'static str;
+    /// The custom field family (`organization_fields`): the payload key, the definitions'
+    /// endpoint, and (with a dot) the column prefix.
+    fn fields_key(&self) -> &'static str;
+    /// What a standard column is, or `None` when this resource has no such column.
+    fn column(&self, name: &str) -> Option<Kind<'static>>;
+    /// The columns whose values must be unique within a file (compared trimmed, ignoring case).
+    fn unique_columns(&self) -> &'static [&'static str];
+    /// The report's key for a row: the first of these columns that has a value.
+    fn key_columns(&self) -> &'static [&'static str];
+    /// How an upsert is done.
+    fn upsert(&self) -> UpsertStyle;
+    /// The unique column that finds a record one request a value when a row has no id or
+    /// external id (organizations: `name`; users: `email`; never a user's name, which is not
+    /// unique).
+    fn search_column(&self) -> &'static str;
+    /// Rules over a whole checked row (after its cells), for `mode`.
+    fn row_rules(&self, payload: &Payload, mode: Mode, errors: &mut Vec<CellError>);
+}
+
+/// The layer of a resource that imports records.
+pub fn layer(resource: Resource) -> &'static dyn Layer {
+    match resource {
+        Resource::Users => &users::Users,
+        Resource::Memberships => &memberships::Memberships,
+        _ => &organizations::Organizations,
+    }
+}
+
+/// The value the report uses to name a payload's record: the first key column with a value.
+pub fn payload_key(layer: &dyn Layer, p: &Payload) -> String {
+    for column in layer.key_columns() {
+        let v = match *column {
+            "external_id" => p.external_id.clone(),
+            "name" => p.name.clone(),
+            "email" => p.email.clone(),
+            "id" => p.id.map(|i| i.to_string()),
+            _ => None,
+        };
+        if let Some(v) = v {
+            return v;
+        }
+    }
+    String::new()
+}
+
+/// How a payload's record is named in a message: `id 7`, `external_id 'a-1'`, `name 'Acme'`.
+pub fn how_named(layer: &dyn Layer, p: &Payload) -> String {
+    if let Some(id) = p.id {
+        return format!("id {id}");
+    }
+    if let Some(x) = &p.external_id {
+        return format!("external_id '{x}'");
+    }
+    match layer.search_column() {
+        "email" if p.email.is_some() => format!("email '{}'", p.email.clone().unwrap_or_default()),
+        _ => format!("name '{}'", p.name.clone().unwrap_or_default()),
+    }
+}

@@ -1,0 +1,168 @@
+//! Users: their columns, keys (e-mail and external id, unique and compared ignoring case;
+//! never the name, which people share), bulk `create_or_update_many`, and organizations named
+//! by external id or exact name, which the planner resolves to ids.
+
+use super::{Layer, Mode, Resource, UpsertStyle};
+use crate::schema::row::{CellError, Kind, Payload};
+
+/// The users layer.
+pub struct Users;
+
+/// The roles the API accepts (`zendesk-api.md` §4, Users).
+pub const ROLES: &[&str] = &["end-user", "agent", "admin"];
+
+/// Ticket restrictions (`zendesk-csv-formats.md` §3).
+const RESTRICTIONS: &[&str] = &["organization", "groups", "assigned", "requested"];
+
+impl Layer for Users {
+    fn resource(&self) -> Resource {
+        Resource::Users
+    }
+    fn plural(&self) -> &'static str {
+        "users"
+    }
+    fn singular(&self) -> &'static str {
+        "user"
+    }
+    fn fields_key(&self) -> &'static str {
+        "user_fields"
+    }
+    fn column(&self, name: &str) -> Option<Kind<'static>> {
+        Some(match name {
+            // People share names: `|` is fine in them, and they identify nobody.
+            "name" => Kind::Name { no_pipe: false },
+            "email" => Kind::Email,
+            "external_id" => Kind::ExternalId,
+            "role" => Kind::OneOf(ROLES),
+            "ticket_restriction" => Kind::OneOf(RESTRICTIONS),
+            "phone" | "time_zone" | "locale" => Kind::Word,
+            "organization" => Kind::Reference { default: true },
+            "organizations" => Kind::Reference { default: false },
+            "organization_id" | "custom_role_id" => Kind::Number,
+            "tags" => Kind::List,
+            "details" | "notes" => Kind::Text,
+            "verified" | "skip_verify_email" | "shared_phone_number" => Kind::Bool,
+            "id" => Kind::Id,
+            _ => return None,
+        })
+    }
+    fn unique_columns(&self) -> &'static [&'static str] {
+        &["email", "external_id"]
+    }
+    fn key_columns(&self) -> &'static [&'static str] {
+        &["email", "external_id", "id", "name"]
+    }
+    fn upsert(&self) -> UpsertStyle {
+        UpsertStyle::BulkUpsert
+    }
+    fn search_column(&self) -> &'static str {
+        "email"
+    }
+    fn row_rules(&self, p: &Payload, mode: Mode, errors: &mut Vec<CellError>) {
+        let s = p.seen;
+        let mut error = |column: &str, reason: &str| {
+            errors.push(CellError { column: column.into(), reason: reason.into() })
+        };
+        match mode {
+            Mode::Create if !s.name => error("name", "is required to create a user"),
+            Mode::Upsert if !s.name && !s.email && !s.external_id && !s.id => error(
+                "name",
+                "is required: a row with no email, external_id or id creates a user, and a user needs a name",
+            ),
+            Mode::Update | Mode::Delete if !s.email && !s.external_id && !s.id => error(
+                "id",
+                "an id, external_id or email is needed to find the user (names are not unique)",
+            ),
+            _ => {}
+        }
+        if s.custom_role_id && matches!(s.role, Some("end-user" | "admin")) {
+            error("custom_role_id", "only agents have a custom role (role is not 'agent')");
+        }
+        if s.refs && p.body.contains_key("organization_id") {
+            error("organization_id", "give either organization_id or organization(s), not both");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::input::mapping::ListSeparator;
+    use crate::resource::payload_key;
+    use crate::schema::row::{check_row, Column, EmptyCells, RowRules};
+    use crate::schema::Schema;
+
+    fn check(cells: &[(&str, &str)], mode: Mode) -> Result<Payload, Vec<String>> {
+        let schema = Schema::default();
+        let columns: Vec<Column> = cells
+            .iter()
+            .map(|&(c, _)| {
+                let sep = if c.starts_with("organization") {
+                    ListSeparator::Pipes
+                } else {
+                    ListSeparator::Any
+                };
+                Column::resolve(&Users, c, sep, &schema)
+            })
+            .collect();
+        let rules = RowRules { layer: &Users, mode, empty: EmptyCells::Keep, build: true };
+        check_row(columns.iter().zip(cells.iter().map(|c| c.1)), rules)
+            .map_err(|e| e.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn builds_the_api_shape_with_references_apart() {
+        let p = check(
+            &[
+                ("name", "Ada | Lovelace"),
+                ("email", " Ada@Example.com "),
+                ("role", "Agent"),
+                ("organization", "acme-1"),
+                ("organizations", "Globex|acme-1|Initech"),
+                ("verified", "yes"),
+                ("phone", "+44 20 7946 0000"),
+            ],
+            Mode::Upsert,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(p.body.clone()),
+            json!({"name": "Ada | Lovelace", "email": "Ada@Example.com", "role": "agent",
+                   "verified": true, "phone": "+44 20 7946 0000"})
+        );
+        assert_eq!(p.refs, vec!["acme-1", "Globex", "Initech"]);
+        assert!(p.default_ref);
+        assert_eq!(payload_key(&Users, &p), "Ada@Example.com");
+    }
+
+    #[test]
+    fn refuses_bad_email_role_and_misplaced_custom_role() {
+        let errs =
+            check(&[("email", "ada@"), ("role", "manager"), ("custom_role_id", "7")], Mode::Upsert)
+                .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "email: 'ada@' is not an e-mail address",
+                "role: 'manager' is not one of end-user, agent, admin",
+                "name: is required: a row with no email, external_id or id creates a user, and a user needs a name",
+            ]
+        );
+        let errs =
+            check(&[("name", "A"), ("role", "end-user"), ("custom_role_id", "7")], Mode::Upsert)
+                .unwrap_err();
+        assert_eq!(
+            errs,
+            vec!["custom_role_id: only agents have a custom role (role is not 'agent')"]
+        );
+    }
+
+    #[test]
+    fn update_needs_a_unique_key_never_a_name() {
+        let errs = check(&[("name", "Ada")], Mode::Update).unwrap_err();
+        assert!(errs[0].contains("names are not unique"), "{errs:?}");
+        assert!(check(&[("email", "a@b.co")], Mode::Update).is_ok());
+    }
+}
