@@ -9,21 +9,21 @@ use zdbulk::sandbox::{FaultSpec, SandboxConfig, SAMPLE_SEED};
 use crate::common::{zdbulk, TestSandbox};
 
 /// A sandbox seeded with the sample field definitions, fast jobs.
-fn sandbox(config: SandboxConfig) -> TestSandbox {
+pub(crate) fn sandbox(config: SandboxConfig) -> TestSandbox {
     TestSandbox::start(SandboxConfig { seed_json: Some(SAMPLE_SEED.to_string()), ..config })
 }
 
-fn fast() -> SandboxConfig {
+pub(crate) fn fast() -> SandboxConfig {
     SandboxConfig { job_delay_ms: 20, job_item_ms: 1, ..SandboxConfig::default() }
 }
 
-fn samples() -> PathBuf {
+pub(crate) fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
 /// Runs `zdbulk <args> --url URL --run-dir DIR --quiet` against the sandbox; returns the exit
 /// code, stderr, and the report's rows.
-fn run(sb: &TestSandbox, dir: &Path, args: &[&str]) -> (i32, String, Vec<Vec<String>>) {
+pub(crate) fn run(sb: &TestSandbox, dir: &Path, args: &[&str]) -> (i32, String, Vec<Vec<String>>) {
     let run_dir =
         dir.join(format!("run-{}", std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)));
     let out = zdbulk()
@@ -42,22 +42,22 @@ fn run(sb: &TestSandbox, dir: &Path, args: &[&str]) -> (i32, String, Vec<Vec<Str
     (out.status.code().unwrap_or(-1), stderr, report)
 }
 
-fn read_csv(path: &Path) -> Vec<Vec<String>> {
+pub(crate) fn read_csv(path: &Path) -> Vec<Vec<String>> {
     match csv::Reader::from_path(path) {
         Ok(mut r) => r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect(),
         Err(_) => vec![],
     }
 }
 
-fn count(report: &[Vec<String>], status: &str) -> usize {
+pub(crate) fn count(report: &[Vec<String>], status: &str) -> usize {
     report.iter().filter(|r| r[3] == status).count()
 }
 
-async fn stats(sb: &TestSandbox) -> Value {
+pub(crate) async fn stats(sb: &TestSandbox) -> Value {
     sb.api().get("/sandbox/stats").await.body
 }
 
-fn writes(stats: &Value) -> u64 {
+pub(crate) fn writes(stats: &Value) -> u64 {
     let mut n = 0;
     for (endpoint, by_status) in stats["requests"].as_object().unwrap() {
         if endpoint.starts_with("POST")
@@ -70,7 +70,7 @@ fn writes(stats: &Value) -> u64 {
     n
 }
 
-fn jobs_of(stats: &Value, endpoint: &str) -> u64 {
+pub(crate) fn jobs_of(stats: &Value, endpoint: &str) -> u64 {
     stats["requests"][endpoint]["200"].as_u64().unwrap_or(0)
 }
 

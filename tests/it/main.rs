@@ -15,4 +15,5 @@ mod sandbox_memberships;
 mod sandbox_organizations;
 mod sandbox_state;
 mod sandbox_users;
+mod users;
 mod validate;

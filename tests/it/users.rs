@@ -1,0 +1,276 @@
+//! `zdbulk import users` and `zdbulk validate users` through the real binary against a sandbox
+//! on 127.0.0.1:0 (issue 7): organizations resolved, memberships as a second stream, keys that
+//! are never names, welcome e-mails decided before any write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{json, Value};
+use zdbulk::sandbox::{FaultSpec, SandboxConfig};
+
+use crate::common::TestSandbox;
+use crate::import::{count, fast, read_csv, run, samples, sandbox, stats, writes};
+
+fn row<'r>(report: &'r [Vec<String>], number: usize) -> &'r [String] {
+    report.iter().find(|r| r[0] == number.to_string()).map(Vec::as_slice).unwrap_or_else(|| {
+        panic!("row {number} is in the report");
+    })
+}
+
+/// Every user of the account, walking all pages.
+async fn all(sb: &TestSandbox, what: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut path = format!("/api/v2/{what}.json?page%5Bsize%5D=100");
+    loop {
+        // Faults may be injected: a read is simply asked again.
+        let page = loop {
+            let a = sb.api().get(&path).await;
+            if a.status == 200 {
+                break a.body;
+            }
+        };
+        out.extend(page[what].as_array().cloned().unwrap_or_default());
+        match page["links"]["next"].as_str() {
+            Some(next) if page["meta"]["has_more"] == json!(true) => {
+                path = next.split_once("/api/").map(|(_, p)| format!("/api/{p}")).unwrap();
+            }
+            _ => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_import_in_order_with_every_row_accounted_for_then_rerun_unchanged() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let orgs = samples().join("organizations.csv");
+    let users = samples().join("users.csv");
+    let (code, stderr, _) =
+        run(&sb, tmp.path(), &["import", "organizations", orgs.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "users", users.to_str().unwrap()]);
+    assert_eq!(code, 1, "planted mistakes fail their rows: {stderr}");
+    assert_eq!(report.len(), 300, "every row once");
+    let numbers: Vec<usize> = report.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(numbers, (2..302).collect::<Vec<_>>(), "in input order");
+    // The planted mistakes, each on its row with what is wrong named.
+    for (n, code, says) in [
+        (25, "UnknownOrganization", "CRM-100008"),
+        (250, "UnknownOrganization", "Nakatomi Freight KK"),
+        (285, "UnknownOrganization", "CRM-100294"),
+        (14, "Invalid", "also on row 60"),
+        (60, "Invalid", "also on row 14"),
+        (19, "Invalid", "USR-10018"),
+        (99, "Invalid", "USR-10018"),
+        (133, "Invalid", "not an e-mail address"),
+        (178, "Invalid", "'manager' is not one of"),
+        (216, "Invalid", "name"),
+    ] {
+        let r = row(&report, n);
+        assert_eq!((r[3].as_str(), r[6].as_str()), ("invalid", code), "row {n}: {r:?}");
+        assert!(r[7].contains(says), "row {n} says {says}: {r:?}");
+    }
+    assert_eq!(count(&report, "invalid"), 10, "{report:?}");
+    assert_eq!(count(&report, "created"), 290);
+    let failed = read_csv(&tmp.path().join("run-1").join("failed.csv"));
+    assert_eq!(failed.len(), 10, "the failed file holds exactly the refused rows");
+
+    // Organizations are set: a person's default organization, and every membership once.
+    let people = all(&sb, "users").await;
+    let emma = people.iter().find(|u| u["external_id"] == "USR-10001").unwrap();
+    let org = sb.api().get("/api/v2/organizations/search.json?external_id=CRM-101610").await.body;
+    assert_eq!(emma["organization_id"], org["organizations"][0]["id"]);
+    let memberships = all(&sb, "organization_memberships").await;
+    let pairs: BTreeSet<(u64, u64)> = memberships
+        .iter()
+        .map(|m| (m["user_id"].as_u64().unwrap(), m["organization_id"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(pairs.len(), memberships.len(), "no membership twice");
+    let multi = report.iter().filter(|r| r[7].contains("added to organization")).count();
+    assert!(multi >= 25, "people in several organizations joined them: {multi}");
+    let writes_before = writes(&stats(&sb).await);
+
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "users", users.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        count(&report, "unchanged"),
+        290,
+        "{:?}",
+        report
+            .iter()
+            .filter(|r| r[3] != "unchanged" && r[3] != "invalid")
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(writes(&stats(&sb).await), writes_before, "an unchanged re-run writes nothing");
+    assert_eq!(all(&sb, "organization_memberships").await.len(), memberships.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_whose_email_and_external_id_are_two_people_is_a_conflict_naming_both() {
+    let sb = sandbox(fast());
+    let api = sb.api();
+    let ada = api
+        .post("/api/v2/users.json", json!({"user": {"name": "Ada", "email": "ada@example.com"}}))
+        .await
+        .body;
+    let bob = api
+        .post("/api/v2/users.json", json!({"user": {"name": "Bob", "external_id": "b-1"}}))
+        .await
+        .body;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("people.csv");
+    std::fs::write(&file, "name,email,external_id,verified\nAda B,ADA@example.com,B-1,true\n")
+        .unwrap();
+    let (code, stderr, report) = run(&sb, tmp.path(), &["import", "users", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let r = &report[0];
+    assert_eq!((r[3].as_str(), r[6].as_str()), ("failed", "IdentityConflict"), "{r:?}");
+    for id in [&ada["user"]["id"], &bob["user"]["id"]] {
+        assert!(r[7].contains(&id.to_string()), "names user {id}: {r:?}");
+    }
+    let bob_now = api.get(&format!("/api/v2/users/{}.json", bob["user"]["id"])).await.body;
+    assert_eq!(bob_now["user"]["name"], "Bob", "nothing was guessed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn welcome_emails_are_decided_before_any_write() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("people.csv");
+    std::fs::write(&file, "name,email\nAda,ada@example.com\nBob,bob@example.com\nCy,\n").unwrap();
+    let (code, stderr, report) = run(&sb, tmp.path(), &["import", "users", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("2 row(s) have an e-mail address"), "{stderr}");
+    assert!(stderr.contains("--welcome-email"), "{stderr}");
+    assert!(report.is_empty());
+    assert_eq!(writes(&stats(&sb).await), 0, "nothing was sent");
+
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "users", file.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(count(&report, "planned"), 3);
+    let dirs: BTreeMap<String, Value> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|d| {
+            let p = d.ok()?.path().join("summary.json");
+            let v: Value = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+            Some((p.display().to_string(), v))
+        })
+        .collect();
+    assert!(dirs.values().any(|s| s["welcome_emails"] == 2), "{dirs:?}");
+
+    let (code, stderr, report) = run(
+        &sb,
+        tmp.path(),
+        &["import", "users", file.to_str().unwrap(), "--welcome-email", "skip"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(count(&report, "created"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_against_the_account_agrees_with_import() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    // No name and an unknown external id: an upsert cannot create it.
+    std::fs::write(&file, "name,external_id\nAcme,a-1\n,nobody-has-this\n").unwrap();
+    let (code, stderr, checked) =
+        run(&sb, tmp.path(), &["validate", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stderr, imported) =
+        run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let status = |r: &[Vec<String>]| r.iter().map(|l| l[3].clone()).collect::<Vec<_>>();
+    assert_eq!(status(&checked), ["valid", "invalid"]);
+    assert_eq!(status(&imported), ["created", "invalid"]);
+    assert_eq!(checked[1][6], imported[1][6], "the same reason: {checked:?} {imported:?}");
+}
+
+/// 20,000 people, a third of them in two extra organizations, under a 30-job window, a rate
+/// budget and injected faults: every row once, nobody created twice, every membership once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_users_with_memberships_survive_faults_without_duplicates() {
+    let sb = sandbox(SandboxConfig {
+        time_scale: 60.0,
+        job_limit: 30,
+        rate_limit: 2500,
+        faults: FaultSpec {
+            server_error: 0.02,
+            drop: 0.02,
+            job_fail: 0.03,
+            ..FaultSpec::default()
+        },
+        fault_seed: 11,
+        ..SandboxConfig::default()
+    });
+    let api = sb.api();
+    let mut orgs = Vec::new();
+    for i in 0..20 {
+        let body = json!({"organizations": [{"name": format!("Org {i}"), "external_id": format!("o-{i}")}]});
+        let job = loop {
+            let a = api.post("/api/v2/organizations/create_many.json", body.clone()).await;
+            if a.status == 200 {
+                break a.body;
+            }
+        };
+        orgs.push(job);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("people.csv");
+    write_people(&file, 20_000);
+    // Let the organizations' jobs finish.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (code, stderr, report) = run(&sb, tmp.path(), &["import", "users", file.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        0,
+        "{stderr}\n{:?}",
+        report.iter().filter(|r| r[3] != "created").take(5).collect::<Vec<_>>()
+    );
+    assert_eq!(report.len(), 20_000);
+    assert_eq!(count(&report, "created"), 20_000);
+    let s = stats(&sb).await;
+    assert!(s["faults"]["drop"].as_u64().unwrap_or(0) > 0, "faults were injected: {s}");
+    let people = all(&sb, "users").await;
+    let emails: BTreeSet<String> =
+        people.iter().filter_map(|u| u["email"].as_str().map(str::to_lowercase)).collect();
+    let imported =
+        people.iter().filter(|u| u["email"].as_str().is_some_and(|e| e.starts_with('p'))).count();
+    assert_eq!(imported, 20_000, "nobody was created twice");
+    assert_eq!(emails.len(), people.iter().filter(|u| u["email"].is_string()).count());
+    let memberships = all(&sb, "organization_memberships").await;
+    let pairs: BTreeSet<(u64, u64)> = memberships
+        .iter()
+        .map(|m| (m["user_id"].as_u64().unwrap(), m["organization_id"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(pairs.len(), memberships.len(), "no membership twice");
+    assert_eq!(memberships.len(), 20_000 + 2 * 6_667, "every membership exactly once");
+}
+
+fn write_people(path: &Path, n: usize) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["name", "email", "external_id", "organization", "organizations", "verified"])
+        .unwrap();
+    for i in 0..n {
+        let extra = if i % 3 == 0 {
+            format!("o-{}|Org {}", (i + 1) % 20, (i + 2) % 20)
+        } else {
+            String::new()
+        };
+        w.write_record([
+            format!("Person {i}"),
+            format!("p{i}@example.com"),
+            format!("u-{i}"),
+            format!("o-{}", i % 20),
+            extra,
+            "true".into(),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
