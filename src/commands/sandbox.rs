@@ -43,6 +43,7 @@ fn config(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
             client_id: args.client_id.clone(),
             client_secret: args.client_secret.clone(),
         },
+        bulk_imports: !args.no_bulk_imports,
     })
 }
 

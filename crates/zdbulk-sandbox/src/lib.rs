@@ -34,5 +34,5 @@ mod stats;
 mod users;
 mod values;
 
-pub use config::{FaultSpec, SandboxConfig};
+pub use config::{FaultSpec, SandboxConfig, BULK_IMPORTS_ENV};
 pub use server::{embedded_config, start, SandboxHandle, SAMPLE_SEED};

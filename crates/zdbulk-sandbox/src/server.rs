@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Layer as _;
 
-use super::config::SandboxConfig;
+use super::config::{bulk_imports_off, SandboxConfig, BULK_IMPORTS_ENV};
 use super::router;
 use super::state::{Sandbox, Shared};
 
@@ -105,10 +105,14 @@ pub const SAMPLE_SEED: &str = include_str!("sample_seed.json");
 
 /// The configuration of `--sandbox`: state in `<dir>/.zdbulk/sandbox.json`, seeded with the
 /// sample field definitions when that file does not exist yet.
+///
+/// Bulk user imports are on unless [`BULK_IMPORTS_ENV`] says `off`.
 pub fn embedded_config(dir: &Path) -> SandboxConfig {
+    let imports_off = std::env::var(BULK_IMPORTS_ENV).is_ok_and(|v| bulk_imports_off(&v));
     SandboxConfig {
         state_path: Some(dir.join(".zdbulk").join("sandbox.json")),
         seed_json: Some(SAMPLE_SEED.to_string()),
+        bulk_imports: !imports_off,
         ..SandboxConfig::default()
     }
 }
