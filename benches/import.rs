@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Parser as _;
 use serde_json::Value;
-use zdbulk::sandbox::{self, SandboxConfig, SAMPLE_SEED};
+use zdbulk_sandbox::{self as sandbox, SandboxConfig, SAMPLE_SEED};
 
 /// A sandbox on its own thread and runtime, as a separate server would be.
 struct Server {

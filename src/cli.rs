@@ -237,6 +237,11 @@ pub struct SandboxArgs {
     /// The OAuth client secret accepted by /oauth/tokens.
     #[arg(long, default_value = "sandbox-secret")]
     pub client_secret: String,
+    /// Act as an account whose data imports are not enabled: the bulk user writes
+    /// (users/create_many, create_or_update_many, update_many, destroy_many and
+    /// organization_memberships/create_many) answer 403 Forbidden.
+    #[arg(long)]
+    pub no_bulk_imports: bool,
 }
 
 #[cfg(test)]
@@ -252,6 +257,7 @@ mod tests {
         assert_eq!(args.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(args.email, "admin@sandbox.test");
         assert_eq!(args.time_scale, 1.0);
+        assert!(!args.no_bulk_imports, "bulk imports are on unless asked");
     }
 
     #[test]

@@ -12,10 +12,11 @@
 //! - [`settings`]: the target account and credentials, resolved from flags and environment.
 //! - [`schema`]: custom field definitions and the checks of cells and rows against them.
 //! - [`input`]: CSV and XLSX readers yielding one row type, and header mapping to API names.
-//! - [`sandbox`]: the Zendesk-compatible server used for rehearsals, tests and benchmarks. It
-//!   shares no code with the client side; the two speak JSON over HTTP only.
 //! - [`resource`]: what differs per resource (organizations, users, memberships).
 //! - [`port`]: the pipeline's port to Zendesk, implemented with the client.
+//! - the sandbox, the Zendesk-compatible server used for rehearsals, tests and benchmarks, is
+//!   the `zdbulk-sandbox` crate (`crates/zdbulk-sandbox`); `--sandbox` and `zdbulk sandbox` start
+//!   it in-process. It shares no code with the client side; the two speak JSON over HTTP only.
 //! - [`zendesk`]: the Zendesk API client (auth, retries, rate limits, models, resources).
 
 pub mod cli;
@@ -28,7 +29,6 @@ pub mod pipeline;
 pub mod port;
 pub mod progress;
 pub mod resource;
-pub mod sandbox;
 pub mod schema;
 pub mod settings;
 pub mod zendesk;

@@ -9,8 +9,8 @@ use url::Url;
 use crate::cli::TargetArgs;
 use crate::env;
 use crate::error::usage_error;
-use crate::sandbox::{self, SandboxHandle};
 use crate::zendesk::{Client, ClientSettings, Credentials};
+use zdbulk_sandbox::{self as sandbox, SandboxHandle};
 
 /// A resolved target: where, as whom, and the embedded sandbox when `--sandbox` started one.
 pub struct Target {

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::cli::SandboxArgs;
 use crate::error::{usage_error, ExitStatus};
-use crate::sandbox::{self, FaultSpec, SandboxConfig};
+use zdbulk_sandbox::{self as sandbox, FaultSpec, SandboxConfig};
 
 /// Builds the sandbox configuration from the flags; refuses nonsense before binding.
 fn config(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
@@ -43,6 +43,7 @@ fn config(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
             client_id: args.client_id.clone(),
             client_secret: args.client_secret.clone(),
         },
+        bulk_imports: !args.no_bulk_imports,
     })
 }
 

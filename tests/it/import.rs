@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use zdbulk::sandbox::{FaultSpec, SandboxConfig, SAMPLE_SEED};
+use zdbulk_sandbox::{FaultSpec, SandboxConfig, SAMPLE_SEED};
 
 use crate::common::{zdbulk, TestSandbox};
 

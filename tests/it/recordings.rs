@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use zdbulk::sandbox::SandboxConfig;
+use zdbulk_sandbox::SandboxConfig;
 
 use futures::StreamExt as _;
 

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
-use zdbulk::sandbox::{FaultSpec, SandboxConfig};
+use zdbulk_sandbox::{FaultSpec, SandboxConfig};
 
 use crate::common::{fast_config, Answer, Auth, TestSandbox};
 

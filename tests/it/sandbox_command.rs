@@ -3,6 +3,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use serde_json::json;
+
 use crate::common::{zdbulk, Api, Auth};
 
 /// The sandbox binary running in the background; killed when dropped.
@@ -61,6 +63,17 @@ async fn rate_limit_flag_sets_the_budget() {
     let a = api.get("/api/v2/job_statuses.json").await;
     assert_eq!(a.header("x-rate-limit"), "42");
     assert_eq!(a.header("x-rate-limit-remaining"), "41");
+}
+
+#[tokio::test]
+async fn no_bulk_imports_flag_refuses_bulk_user_writes_only() {
+    let sb = spawn(&["--no-bulk-imports"]);
+    let api = Api::new(&sb.url, Auth::Basic("admin@sandbox.test".into(), "sandbox-token".into()));
+    let a = api.post("/api/v2/users/create_many", json!({"users": [{"name": "A"}]})).await;
+    assert_eq!(a.status, 403, "{:?}", a.body);
+    assert_eq!(a.body["description"], "Data imports are not enabled for this account");
+    let a = api.post("/api/v2/users", json!({"user": {"name": "A"}})).await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
 }
 
 #[test]

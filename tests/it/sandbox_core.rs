@@ -2,7 +2,7 @@
 //! budget and its headers, unknown endpoints, `/sandbox/stats`.
 
 use crate::common::{fast_config, TestSandbox};
-use zdbulk::sandbox::SandboxConfig;
+use zdbulk_sandbox::SandboxConfig;
 
 #[tokio::test]
 async fn unknown_path_is_invalid_endpoint() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use zdbulk::sandbox::{FaultSpec, SandboxConfig};
+use zdbulk_sandbox::{FaultSpec, SandboxConfig};
 
 use crate::common::{fast_config, TestSandbox};
 

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use zdbulk::sandbox::SandboxConfig;
+use zdbulk_sandbox::SandboxConfig;
 
 use crate::common::{fast_config, Answer, Api, Auth, TestSandbox};
 

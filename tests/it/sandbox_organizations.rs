@@ -1,7 +1,7 @@
 //! The sandbox's organization endpoints through HTTP, checked against the recorded shapes.
 
 use serde_json::{json, Value};
-use zdbulk::sandbox::SandboxConfig;
+use zdbulk_sandbox::SandboxConfig;
 
 use crate::common::{fast_config, Api, TestSandbox};
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use zdbulk::sandbox::{self, SandboxConfig};
+use zdbulk_sandbox::{self as sandbox, SandboxConfig};
 
 use crate::common::{fast_config, zdbulk, Api, TestSandbox};
 

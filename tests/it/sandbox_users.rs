@@ -1,9 +1,12 @@
 //! The sandbox's users through HTTP: single CRUD in the recorded shapes, the four bulk jobs
-//! and their result items, show_many, search, validation answers and pagination.
+//! and their result items, show_many, search, validation answers, pagination, and the 403
+//! of an account whose data imports are off.
 
 use serde_json::{json, Value};
 
-use crate::common::{Api, TestSandbox};
+use zdbulk_sandbox::SandboxConfig;
+
+use crate::common::{fast_config, Api, TestSandbox};
 
 /// Creates one user through `POST /users` and returns its id.
 async fn create_user(api: &Api, user: Value) -> u64 {
@@ -223,10 +226,89 @@ async fn create_or_update_many_creates_updates_and_fails_only_the_bad_item() {
     assert_eq!(api.get("/api/v2/users").await.body["count"], 3);
 
     // An item whose external_id and email name two different users fails on its own.
-    let body = json!({"users": [{"name": "X", "external_id": "c-1", "email": "ann@x.co"}]});
+    // The external_id is matched in any case; the item fails, naming the email in use, and
+    // neither user changes.
+    let body = json!({"users": [{"name": "X", "external_id": "C-1", "email": "ann@x.co"}]});
     let results = run_job(&api, "POST", "/api/v2/users/create_or_update_many", Some(body)).await;
-    assert_eq!(results[0]["status"], "Failed");
-    assert_eq!(results[0]["error"], "UserUpdateError");
+    assert_eq!(
+        results,
+        vec![json!({"index": 0, "id": 0, "error": "UserUpdateError",
+                    "details": "Email: ann@x.co is already being used by another user",
+                    "status": "Failed"})]
+    );
+    let a = api.get(&format!("/api/v2/users/show_many.json?ids={existing}")).await;
+    assert_eq!(
+        (&a.body["users"][0]["name"], &a.body["users"][0]["external_id"]),
+        (&json!("Ann Updated"), &Value::Null)
+    );
+    let a = api.get("/api/v2/users/show_many.json?external_ids=c-1").await;
+    assert_eq!(
+        (&a.body["users"][0]["name"], &a.body["users"][0]["email"]),
+        (&json!("Carl"), &json!("carl@x.co"))
+    );
+    assert_eq!(api.get("/api/v2/users").await.body["count"], 3);
+}
+
+#[tokio::test]
+async fn show_many_by_external_ids_ignores_case() {
+    let sb = TestSandbox::fast();
+    let api = sb.api();
+    let a = create_user(&api, json!({"name": "A", "external_id": "Ext-A"})).await;
+    let b = create_user(&api, json!({"name": "B", "external_id": "ext-b"})).await;
+    let found = api.get("/api/v2/users/show_many.json?external_ids=EXT-B,ext-a,missing").await;
+    assert_eq!(found.status, 200, "{:?}", found.body);
+    assert_eq!(found.body["count"], 2);
+    let users = found.body["users"].as_array().unwrap();
+    let shown: Vec<(u64, &str)> = users
+        .iter()
+        .map(|u| (u["id"].as_u64().unwrap(), u["external_id"].as_str().unwrap()))
+        .collect();
+    // Sorted by id, each external_id as it was stored.
+    assert_eq!(shown, vec![(a, "Ext-A"), (b, "ext-b")]);
+}
+
+#[tokio::test]
+async fn bulk_user_writes_are_403_when_data_imports_are_off() {
+    let sb = TestSandbox::start(SandboxConfig { bulk_imports: false, ..fast_config() });
+    let api = sb.api();
+    let forbidden = json!({
+        "error": "Forbidden",
+        "description": "Data imports are not enabled for this account",
+        "message": "Data imports are not enabled for this account"
+    });
+    let users = json!({"users": [{"name": "A", "email": "a@x.co"}]});
+    let too_many: Vec<Value> = (0..101).map(|i| json!({"name": format!("u{i}")})).collect();
+    let writes = [
+        ("POST", "/api/v2/users/create_many.json", Some(users.clone())),
+        ("POST", "/api/v2/users/create_or_update_many", Some(users.clone())),
+        // Refused before the body is looked at: 403, not the 400 for over 100 users.
+        ("POST", "/api/v2/users/create_many", Some(json!({ "users": too_many }))),
+        ("PUT", "/api/v2/users/update_many?ids=1", Some(json!({"user": {"name": "Z"}}))),
+        ("DELETE", "/api/v2/users/destroy_many?ids=1", None),
+        (
+            "POST",
+            "/api/v2/organization_memberships/create_many",
+            Some(json!({"organization_memberships": [{"user_id": 1, "organization_id": 2}]})),
+        ),
+    ];
+    for (method, path, body) in &writes {
+        let a = api.send(method, path, body.as_ref()).await;
+        assert_eq!((a.status, &a.body), (403, &forbidden), "{method} {path}");
+    }
+    assert_eq!(api.get("/api/v2/job_statuses").await.body["job_statuses"], json!([]));
+
+    // Single-record writes and organization bulk writes still work.
+    let id = create_user(&api, json!({"name": "One", "email": "one@x.co"})).await;
+    let a = api
+        .post(
+            "/api/v2/users/create_or_update",
+            json!({"user": {"name": "Two", "email": "one@x.co"}}),
+        )
+        .await;
+    assert_eq!((a.status, &a.body["user"]["id"]), (200, &json!(id)));
+    let orgs = json!({"organizations": [{"name": "Acme"}]});
+    let results = run_job(&api, "POST", "/api/v2/organizations/create_many", Some(orgs)).await;
+    assert_eq!(results[0]["status"], "Created", "{results:?}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{json, Value};
-use zdbulk::sandbox::{FaultSpec, SandboxConfig};
+use zdbulk_sandbox::{FaultSpec, SandboxConfig};
 
 use crate::common::TestSandbox;
 use crate::import::{count, fast, read_csv, run, samples, sandbox, stats, writes};

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use base64::Engine as _;
 use serde_json::Value;
-use zdbulk::sandbox::{self, SandboxConfig};
+use zdbulk_sandbox::{self as sandbox, SandboxConfig};
 
 /// A running sandbox; stopped (and its state saved) when dropped.
 pub struct TestSandbox {

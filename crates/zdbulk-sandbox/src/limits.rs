@@ -83,7 +83,7 @@ pub fn too_many_requests(budget: &Budget) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::config::SandboxConfig;
+    use crate::config::SandboxConfig;
 
     #[test]
     fn budget_runs_out_then_refuses() {

@@ -27,6 +27,10 @@ pub struct SandboxConfig {
     pub fault_seed: u64,
     /// The credentials the sandbox accepts.
     pub credentials: Credentials,
+    /// Whether bulk user imports are enabled. Off, the bulk user writes answer 403 as on an
+    /// account whose "data imports are not enabled" (`--no-bulk-imports`,
+    /// [`BULK_IMPORTS_ENV`]).
+    pub bulk_imports: bool,
 }
 
 impl Default for SandboxConfig {
@@ -43,8 +47,20 @@ impl Default for SandboxConfig {
             faults: FaultSpec::default(),
             fault_seed: 0,
             credentials: Credentials::default(),
+            bulk_imports: true,
         }
     }
+}
+
+/// Environment variable read by [`crate::embedded_config`] (the `--sandbox` account):
+/// `off` (or `false`, `0`, `no`) switches bulk user imports off, so that a test of the real
+/// binary can rehearse an account whose data imports are not enabled. Any other value, or
+/// none, leaves them on.
+pub const BULK_IMPORTS_ENV: &str = "ZDBULK_SANDBOX_BULK_IMPORTS";
+
+/// Whether a [`BULK_IMPORTS_ENV`] value switches bulk imports off.
+pub fn bulk_imports_off(value: &str) -> bool {
+    ["off", "false", "0", "no"].iter().any(|v| value.trim().eq_ignore_ascii_case(v))
 }
 
 /// The sandbox's one admin and one OAuth client.

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Layer as _;
 
-use super::config::SandboxConfig;
+use super::config::{bulk_imports_off, SandboxConfig, BULK_IMPORTS_ENV};
 use super::router;
 use super::state::{Sandbox, Shared};
 
@@ -105,10 +105,35 @@ pub const SAMPLE_SEED: &str = include_str!("sample_seed.json");
 
 /// The configuration of `--sandbox`: state in `<dir>/.zdbulk/sandbox.json`, seeded with the
 /// sample field definitions when that file does not exist yet.
+///
+/// Bulk user imports are on unless [`BULK_IMPORTS_ENV`] says `off`.
 pub fn embedded_config(dir: &Path) -> SandboxConfig {
+    embedded_config_with(dir, std::env::var(BULK_IMPORTS_ENV).ok().as_deref())
+}
+
+/// [`embedded_config`] with the value of [`BULK_IMPORTS_ENV`] given (tests set no variables).
+fn embedded_config_with(dir: &Path, bulk_imports_env: Option<&str>) -> SandboxConfig {
     SandboxConfig {
         state_path: Some(dir.join(".zdbulk").join("sandbox.json")),
         seed_json: Some(SAMPLE_SEED.to_string()),
+        bulk_imports: !bulk_imports_env.is_some_and(bulk_imports_off),
         ..SandboxConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_account_imports_in_bulk_unless_the_variable_says_off() {
+        let dir = Path::new("/nowhere");
+        assert!(embedded_config_with(dir, None).bulk_imports);
+        assert!(embedded_config_with(dir, Some("on")).bulk_imports);
+        assert!(embedded_config_with(dir, Some("")).bulk_imports);
+        for off in ["off", "OFF", " false ", "0", "no"] {
+            assert!(!embedded_config_with(dir, Some(off)).bulk_imports, "{off:?}");
+        }
+        assert!(SandboxConfig::default().bulk_imports);
     }
 }

@@ -12,7 +12,7 @@ use super::{
     parse_scopes, pkce_matches, real_ms, wall_ms, Grant, OAuthError, ACCESS_TTL_RANGE,
     DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS, REFRESH_TTL_RANGE,
 };
-use crate::sandbox::state::{Sandbox, Shared, Store};
+use crate::state::{Sandbox, Shared, Store};
 
 /// `POST /oauth/tokens`: 201 with the token object, or an RFC 6749 error.
 pub async fn create(State(sb): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {

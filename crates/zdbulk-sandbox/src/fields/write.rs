@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use serde_json::{json, Map, Value};
 
 use super::{compile_pattern, FieldDef, FieldOption, FieldTable, FieldType, FIELD_TYPES};
-use crate::sandbox::errors::ApiError;
-use crate::sandbox::state::Store;
+use crate::errors::ApiError;
+use crate::state::Store;
 
 /// The pattern a real account shows on date fields (R3 `destination-mapping-options.js`).
 pub const DATE_PATTERN: &str = r"\A([0-9]{4})-(1[0-2]|0[1-9])-(3[01]|[12][0-9]|0[1-9])\z";

@@ -4,8 +4,8 @@
 use serde_json::{json, Map, Value};
 
 use super::{check, render};
-use crate::sandbox::fields::{create_field, update_field, FieldKind, FieldTable};
-use crate::sandbox::state::{Ctx, Store};
+use crate::fields::{create_field, update_field, FieldKind, FieldTable};
+use crate::state::{Ctx, Store};
 
 fn ctx() -> Ctx {
     Ctx { base_url: "http://localhost".into(), now: "2024-01-01T00:00:00Z".into() }

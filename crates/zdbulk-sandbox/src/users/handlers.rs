@@ -315,12 +315,14 @@ fn user_items(body: &Bytes) -> Result<Vec<Value>, ApiError> {
 }
 
 async fn create_many(State(sb): State<Shared>, body: Bytes) -> ApiResult {
+    sb.check_bulk_imports()?;
     let items = user_items(&body)?;
     let mut store = sb.lock();
     jobs::submit(&sb, &mut store, JobKind::CreateUsers, items)
 }
 
 async fn create_or_update_many(State(sb): State<Shared>, body: Bytes) -> ApiResult {
+    sb.check_bulk_imports()?;
     // UNVERIFIED: the over-100 wording here; create_many's ("Maximum 100 users may be
     // created per call") is assumed.
     let items = user_items(&body)?;
@@ -333,6 +335,7 @@ async fn update_many(
     Query(q): Query<ManyQuery>,
     body: Bytes,
 ) -> ApiResult {
+    sb.check_bulk_imports()?;
     let body = parse_body(&body)?;
     let items: Vec<Value> = match q.targets() {
         // Bulk: one change for every user named in the query.
@@ -358,6 +361,7 @@ async fn update_many(
 }
 
 async fn destroy_many(State(sb): State<Shared>, Query(q): Query<ManyQuery>) -> ApiResult {
+    sb.check_bulk_imports()?;
     let Some(targets) = q.targets() else {
         return Err(ApiError::bad_request("InvalidValue", "ids or external_ids is required"));
     };

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use super::{parse_scopes, real_ms, wall_ms, AuthCode, OAuthError, CODE_TTL_SECS};
-use crate::sandbox::state::Shared;
+use crate::state::Shared;
 
 /// The text Zendesk puts in `error_description` when the user denies access.
 const DENIED: &str = "The end-user or authorization server denied the request.";

@@ -8,9 +8,9 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{timestamp, wall_ms, AccessToken};
-use crate::sandbox::auth::{self, Caller};
-use crate::sandbox::errors::ApiError;
-use crate::sandbox::state::{Ctx, Sandbox, Shared};
+use crate::auth::{self, Caller};
+use crate::errors::ApiError;
+use crate::state::{Ctx, Sandbox, Shared};
 
 /// The admin's user id. It lies below the ids the store hands out, so it never clashes with a
 /// created record.

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{create_field, delete_field, render_field, reorder, update_field, FieldKind};
-use crate::sandbox::errors::{ApiError, ApiResult};
-use crate::sandbox::pagination::{self, PageQuery};
-use crate::sandbox::state::Shared;
+use crate::errors::{ApiError, ApiResult};
+use crate::pagination::{self, PageQuery};
+use crate::state::Shared;
 
 /// Field routes, for both families.
 pub fn routes() -> Router<Shared> {

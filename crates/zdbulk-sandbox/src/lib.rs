@@ -1,8 +1,9 @@
 //! The Zendesk-compatible sandbox server (`zdbulk sandbox`, `--sandbox`).
 //!
 //! It answers in the shapes of `shared/zendesk-recordings/` and enforces Zendesk's limits.
-//! Nothing here is used by the client side, and nothing of the client side is used here: the
-//! two share JSON over HTTP only. Module map:
+//! It is a crate of its own so that the compiler keeps the rule that it and the client share
+//! JSON over HTTP only: `zdbulk` links it to start it in-process, and uses nothing but
+//! [`start`], [`SandboxConfig`] and the handle. Module map:
 //! - [`config`]: knobs and fault probabilities.
 //! - `state`: the store, the sandbox clock, persistence.
 //! - `router`: routes and the gate (faults, rate budget, auth, counters).
@@ -12,7 +13,7 @@
 //! - `organizations`, `users`, `memberships`, `fields`, `values`: the resources, and custom
 //!   field values checked against their definitions.
 //! - `auth`, `oauth`: API-token and bearer checks; `/oauth/*`.
-//! - `seed`: seed documents.
+//! - `seed`, `server`: seed documents; binding, serving, saving state.
 
 mod auth;
 pub mod config;
@@ -33,5 +34,5 @@ mod stats;
 mod users;
 mod values;
 
-pub use config::{FaultSpec, SandboxConfig};
+pub use config::{FaultSpec, SandboxConfig, BULK_IMPORTS_ENV};
 pub use server::{embedded_config, start, SandboxHandle, SAMPLE_SEED};
