@@ -23,16 +23,17 @@ pub use encoding::TextEncoding;
 pub use mapping::{
     map_header, Dialect, ListSeparator, MappedColumn, MappedHeader, MappingError, Renames,
 };
-pub use xlsx::cell_to_string;
+pub use xlsx::{cell_to_string, CellProblem};
 
 /// One data row as the user sees it in their file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
-    /// The spreadsheet row number: the header is row 1 (when it is the file's first row), the
-    /// first data row is row 2. For CSV it is the record's position + 1, not a line number: a
-    /// record whose quoted value spans three lines is one row, as a spreadsheet shows it. Fully
-    /// blank lines, which the CSV parser skips, are not counted (a spreadsheet would show them
-    /// as empty rows). For XLSX it is the sheet's own row number.
+    /// The row number a spreadsheet shows for this row: the header is row 1 when it is the
+    /// file's first row, the first data row after it row 2. Rows that hold nothing are skipped
+    /// but keep their numbers, so they do not shift the rows after them. For CSV a record is
+    /// one row even when a quoted value spans several lines, and a blank line is an (empty)
+    /// row, as a spreadsheet opening the file shows them. For XLSX it is the sheet's own row
+    /// number.
     pub number: usize,
     /// The cell values, untrimmed, one per header column (more or fewer only when `problem`
     /// says the row is ragged). Empty cells are `""`.
