@@ -1,6 +1,6 @@
-//! The input readers on real files: workbooks written with rust_xlsxwriter at test time, CSV
-//! files, and the header mapping they feed. (No command reads input yet, so these call the
-//! library directly), and `zdbulk validate` on them through the binary.
+//! The input readers on real files: workbooks written at test time (with rust_xlsxwriter, or
+//! by hand where it cannot write what a file needs), CSV files, and the header mapping they
+//! feed, through the library; and `zdbulk validate` on such files through the binary.
 
 use std::path::{Path, PathBuf};
 
