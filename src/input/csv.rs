@@ -34,14 +34,87 @@ pub(super) struct OpenedCsv {
 /// The data records of a CSV file, read on demand.
 pub(super) struct CsvRows {
     path: PathBuf,
-    reader: Reader<Box<dyn Read + Send>>,
+    reader: Reader<LineCounter>,
     record: ByteRecord,
     encoding: TextEncoding,
     header_len: usize,
-    /// Records read so far, the header and empty records included.
-    records: usize,
     warned_fallback: bool,
     done: bool,
+}
+
+/// Counts the rows a spreadsheet shows, under the CSV parser.
+///
+/// The parser skips blank lines without a trace (and counts `\n` only, so not the lines of a
+/// file ending them with a bare `\r`), but a spreadsheet opening the file shows each blank
+/// line as an empty row, and the row numbers of the report must match it. So the bytes the
+/// parser reads pass through here, and after each record the stretch it consumed is looked
+/// at: the line breaks between one record's last byte and the next record's first byte are
+/// the previous record's end and the blank lines. A line break inside a record can only be
+/// in a quoted value, which a spreadsheet shows within one row, so it is not counted.
+struct LineCounter {
+    inner: Box<dyn Read + Send>,
+    /// The bytes handed to the parser from stream offset `base` on, not yet looked at.
+    pending: Vec<u8>,
+    base: u64,
+    /// The stream offset up to which records have been looked at.
+    seen: u64,
+    /// The spreadsheet row at offset `seen`: 1 plus the line breaks outside records so far.
+    row: usize,
+    /// The last byte looked at was a `\r`, so a `\n` right after it ends the same line.
+    after_cr: bool,
+}
+
+impl Read for LineCounter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pending.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl LineCounter {
+    fn new(inner: Box<dyn Read + Send>) -> LineCounter {
+        LineCounter { inner, pending: Vec::new(), base: 0, seen: 0, row: 1, after_cr: false }
+    }
+
+    /// Counts one line-break byte; `\r\n` is one break, as are a lone `\r` and a lone `\n`.
+    fn line_break(&mut self, byte: u8) {
+        if !(byte == b'\n' && self.after_cr) {
+            self.row += 1;
+        }
+        self.after_cr = byte == b'\r';
+    }
+
+    /// The parser has read a record ending at stream offset `end`: returns the spreadsheet row
+    /// the record starts on.
+    fn record(&mut self, end: u64) -> usize {
+        let from = usize::try_from(self.seen - self.base).unwrap_or(usize::MAX);
+        let to = usize::try_from(end - self.base).unwrap_or(usize::MAX);
+        let span = std::mem::take(&mut self.pending);
+        let stretch = span.get(from..to).unwrap_or_default();
+        let is_break = |b: &u8| *b == b'\r' || *b == b'\n';
+        // Blank lines (and a `\n` left over from the last record's `\r\n`) lead the stretch.
+        let lead = stretch.iter().take_while(|b| is_break(b)).count();
+        for &byte in &stretch[..lead] {
+            self.line_break(byte);
+        }
+        let number = self.row;
+        // The record's own end: every line-break byte after its last other byte.
+        let trail = stretch[lead..].iter().rev().take_while(|b| is_break(b)).count();
+        self.after_cr = false;
+        for &byte in &stretch[stretch.len() - trail..] {
+            self.line_break(byte);
+        }
+        self.pending = span;
+        self.seen = end;
+        // Drop what was looked at now and then, not after every record: the buffer holds the
+        // parser's read-ahead, and shifting it for each record would cost as much again.
+        if to > 64 * 1024 && to <= self.pending.len() {
+            self.pending.drain(..to);
+            self.base = end;
+        }
+        number
+    }
 }
 
 /// Opens `file` (already open at its start) as CSV and reads the header record.
@@ -70,6 +143,7 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
         Some(utf16) => Box::new(TranscodingReader::new(stream, utf16)),
         None => Box::new(stream),
     };
+    let stream = LineCounter::new(stream);
     // No header handling (the header is read as a record, to keep row numbers in one place),
     // flexible so a ragged row is reported as that row's problem instead of ending the file.
     let reader = ReaderBuilder::new()
@@ -83,7 +157,6 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
         record: ByteRecord::new(),
         encoding,
         header_len: 0,
-        records: 0,
         warned_fallback: false,
         done: false,
     };
@@ -159,15 +232,14 @@ impl CsvRows {
             }
             Err(source) => {
                 self.done = true;
-                let row = self.records + 1;
+                let row = self.reader.get_ref().row;
                 return Some(Err(InputError::Csv { path: self.path.clone(), row, source }));
             }
         }
-        // The record's position + 1: a record whose quoted value spans lines is one row, as a
-        // spreadsheet shows it. Blank lines are the one difference: the CSV parser skips them
-        // (and its line counts are unreliable around CRLF), so they are not counted.
-        self.records += 1;
-        let number = self.records;
+        // The row a spreadsheet shows: a record whose quoted value spans lines is one row, and
+        // a blank line is an empty row of its own.
+        let end = self.reader.position().byte();
+        let number = self.reader.get_mut().record(end);
         self.decode(number, cells, warnings);
         Some(Ok(number))
     }

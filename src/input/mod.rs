@@ -23,16 +23,17 @@ pub use encoding::TextEncoding;
 pub use mapping::{
     map_header, Dialect, ListSeparator, MappedColumn, MappedHeader, MappingError, Renames,
 };
-pub use xlsx::cell_to_string;
+pub use xlsx::{cell_to_string, CellProblem};
 
 /// One data row as the user sees it in their file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
-    /// The spreadsheet row number: the header is row 1 (when it is the file's first row), the
-    /// first data row is row 2. For CSV it is the record's position + 1, not a line number: a
-    /// record whose quoted value spans three lines is one row, as a spreadsheet shows it. Fully
-    /// blank lines, which the CSV parser skips, are not counted (a spreadsheet would show them
-    /// as empty rows). For XLSX it is the sheet's own row number.
+    /// The row number a spreadsheet shows for this row: the header is row 1 when it is the
+    /// file's first row, the first data row after it row 2. Rows that hold nothing are skipped
+    /// but keep their numbers, so they do not shift the rows after them. For CSV a record is
+    /// one row even when a quoted value spans several lines, and a blank line is an (empty)
+    /// row, as a spreadsheet opening the file shows them. For XLSX it is the sheet's own row
+    /// number.
     pub number: usize,
     /// The cell values, untrimmed, one per header column (more or fewer only when `problem`
     /// says the row is ragged). Empty cells are `""`.
@@ -50,6 +51,25 @@ impl Row {
             None => problem,
         });
     }
+}
+
+/// The note `failed.csv` puts at the start of a short row's `zdbulk_error`: the row is written
+/// padded (so `zdbulk_error` stays in its column, also after a spreadsheet re-saves the
+/// file), and this note records how many cells it really had. Reading the file back, a row
+/// whose note says so and whose missing cells are all still empty is refused again, instead
+/// of importing the padding as empty cells ("leave as it is", or with `--empty-cells clear`,
+/// "clear it").
+pub fn short_row_note(cells: usize, columns: usize) -> String {
+    format!("{SHORT_ROW_NOTE}{cells} of {columns} cells] ")
+}
+
+const SHORT_ROW_NOTE: &str = "[short row: ";
+
+/// The cell count a [`short_row_note`] at the start of `text` records.
+pub fn short_row_cells(text: &str) -> Option<usize> {
+    let rest = text.trim_start().strip_prefix(SHORT_ROW_NOTE)?;
+    let (count, _) = rest.split_once(" of ")?;
+    count.parse().ok()
 }
 
 /// One header column as written in the file.
@@ -181,6 +201,8 @@ pub struct Input {
     header: Header,
     warnings: Vec<String>,
     rows: Rows,
+    /// The position of a `zdbulk_error` column (a failed-rows file read back), if any.
+    error_column: Option<usize>,
 }
 
 enum Rows {
@@ -216,10 +238,43 @@ impl Input {
     /// Reads the next data row into `row`, reusing its cells' buffers (a CSV row then costs
     /// no allocation); `false` at the end. The iterator allocates a fresh row each time.
     pub fn read_row(&mut self, row: &mut Row) -> Result<bool, InputError> {
-        match &mut self.rows {
-            Rows::Csv(rows) => rows.read_row(row, &mut self.warnings),
-            Rows::Xlsx(rows) => Ok(rows.next_row().map(|next| *row = next).is_some()),
+        let read = match &mut self.rows {
+            Rows::Csv(rows) => rows.read_row(row, &mut self.warnings)?,
+            Rows::Xlsx(rows) => rows.next_row().map(|next| *row = next).is_some(),
+        };
+        if read {
+            if let Some(column) = self.error_column {
+                self.check_short_row_note(column, row);
+            }
         }
+        Ok(read)
+    }
+
+    /// Refuses a row that a failed-rows file marked short while its missing cells are still
+    /// all empty: the padding was zdbulk's, not the user's.
+    fn check_short_row_note(&self, error_column: usize, row: &mut Row) {
+        let Some(had) = row.cells.get(error_column).and_then(|note| short_row_cells(note)) else {
+            return;
+        };
+        let data: Vec<usize> =
+            (0..self.header.columns.len()).filter(|&i| i != error_column).collect();
+        let missing = data.get(had..).unwrap_or_default();
+        if missing.is_empty()
+            || missing.iter().any(|&i| row.cells.get(i).is_some_and(|c| !c.trim().is_empty()))
+        {
+            return;
+        }
+        let names: Vec<String> =
+            missing.iter().map(|&i| format!("'{}'", self.header.columns[i].name)).collect();
+        row.add_problem(format!(
+            "row {} had {had} of {} cells in the file it came from (zdbulk_error says so) and \
+             its missing cells {} are still empty: fill them in, or delete the note \
+             '{}' from zdbulk_error to import the row with those cells empty",
+            row.number,
+            data.len(),
+            names.join(", "),
+            short_row_note(had, data.len()).trim_end(),
+        ));
     }
 }
 
@@ -270,9 +325,10 @@ pub fn open_input(path: &Path, sheet: Option<&str>) -> Result<Input, InputError>
         Ok(Input {
             path: path.to_path_buf(),
             format: InputFormat::Xlsx { sheet },
-            header,
             warnings: Vec::new(),
             rows: Rows::Xlsx(rows),
+            error_column: error_column(&header),
+            header,
         })
     } else {
         let opened = csv::open(path, file)?;
@@ -280,11 +336,17 @@ pub fn open_input(path: &Path, sheet: Option<&str>) -> Result<Input, InputError>
         Ok(Input {
             path: path.to_path_buf(),
             format: InputFormat::Csv { delimiter: opened.delimiter, encoding: opened.encoding },
+            error_column: error_column(&opened.header),
             header: opened.header,
             warnings: opened.warnings,
             rows: Rows::Csv(Box::new(opened.rows)),
         })
     }
+}
+
+/// The position of the `zdbulk_error` column, compared as the header mapping compares it.
+fn error_column(header: &Header) -> Option<usize> {
+    header.columns.iter().position(|c| c.name.trim().eq_ignore_ascii_case(mapping::ERROR_COLUMN))
 }
 
 /// Reads until `buf` is full or the reader ends; returns how many bytes were read.

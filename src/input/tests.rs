@@ -93,9 +93,65 @@ fn quoted_newlines_keep_spreadsheet_row_numbers() {
     assert_eq!(rows[0].cells[1], "line one\r\nline two\nline three");
     assert_eq!(rows[1].number, 3);
     assert_eq!(rows[1].cells, ["Beta", "b"]);
-    // Rows count records, and the parser skips the blank line.
-    assert_eq!(rows[2].number, 4);
+    // The blank line is row 4, as in a spreadsheet: skipped, but Gamma stays on row 5.
+    assert_eq!(rows[2].number, 5);
     assert_eq!(rows[2].cells, ["Gamma", "\"q\""]);
+}
+
+/// The (row number, first cell) of every row read from `text`, and the header's row.
+fn numbered(text: &[u8]) -> (usize, Vec<(usize, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "n.csv", text);
+    let (input, rows) = read_all(&path);
+    (input.header().row, rows.into_iter().map(|r| (r.number, r.cells[0].clone())).collect())
+}
+
+#[test]
+fn blank_lines_are_rows_that_keep_the_numbers_a_spreadsheet_shows() {
+    // The same table with blank lines before the header, between rows and at the end, in
+    // every line ending (a bare CR is what old Mac Excel wrote).
+    for eol in ["\n", "\r\n", "\r"] {
+        let text = ["", "name,notes", "Acme,a", "", "", "Beta,b", ",", "Gamma,c", "", ""].join(eol);
+        let (header, rows) = numbered(text.as_bytes());
+        assert_eq!(header, 2, "{eol:?}");
+        assert_eq!(
+            rows,
+            [(3, "Acme".to_string()), (6, "Beta".into()), (8, "Gamma".into())],
+            "{eol:?}"
+        );
+    }
+    // Mixed line endings, a quoted value spanning CRLF and LF lines, and blank lines after it.
+    let text = "name,notes\r\nAcme,\"one\r\ntwo\n\nthree\"\n\r\n\nBeta,b\rGamma,c";
+    let (_, rows) = numbered(text.as_bytes());
+    assert_eq!(rows, [(2, "Acme".to_string()), (5, "Beta".into()), (6, "Gamma".into())]);
+}
+
+#[test]
+fn row_numbers_hold_past_the_parsers_read_ahead() {
+    // Far more than the 64 KB the counter keeps, with a blank line every tenth row.
+    let mut text = String::from("name\r\n");
+    let mut expected = Vec::new();
+    let mut line = 2;
+    for i in 0..20_000 {
+        if i % 10 == 0 {
+            text.push_str("\r\n");
+            line += 1;
+        }
+        text.push_str(&format!("\"Org\n{i}\"\r\n"));
+        expected.push((line, format!("Org\n{i}")));
+        line += 1;
+    }
+    let (_, rows) = numbered(text.as_bytes());
+    assert_eq!(rows.len(), expected.len());
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn utf16_blank_lines_count_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "u.txt", &utf16("name\tnotes\r\n\r\nZoë\t😀\r\n", false));
+    let (_, rows) = read_all(&path);
+    assert_eq!(rows[0].number, 3);
 }
 
 #[test]
@@ -116,9 +172,10 @@ fn values_are_not_trimmed_and_empty_rows_are_skipped() {
     let (_, rows) = read_all(&path);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].cells, ["  Acme ", " x "]);
+    // `,` (row 3) and the blank line (row 4) hold nothing and are skipped; Beta is row 5.
     assert_eq!(
         (rows[1].number, rows[1].cells.as_slice()),
-        (4, &["Beta".to_string(), String::new()][..])
+        (5, &["Beta".to_string(), String::new()][..])
     );
 }
 
@@ -160,4 +217,159 @@ fn legacy_spreadsheet_formats_are_refused_clearly() {
     let path = write(&dir, "old.xls", b"\xD0\xCF\x11\xE0");
     let err = open_input(&path, None).err().unwrap();
     assert!(err.to_string().contains(".xls files are not supported"), "{err}");
+}
+
+/// CRC-32 (IEEE), bit by bit: the ZIP entries below need it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A workbook whose one sheet is `sheet_data` (the `<row>` elements), zipped without
+/// compression. rust_xlsxwriter always stores a result for a formula (0 unless told
+/// otherwise), so a formula saved with none — as openpyxl and other libraries that do not
+/// calculate save it — has to be written by hand.
+fn handmade_xlsx(sheet_data: &str) -> Vec<u8> {
+    let sheet = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+    );
+    let entries: [(&str, String); 5] = [
+        ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.into()),
+        ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.into()),
+        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#.into()),
+        ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.into()),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, body) in &entries {
+        let (name, body) = (name.as_bytes(), body.as_bytes());
+        let offset = out.len() as u32;
+        let sizes = [crc32(body), body.len() as u32, body.len() as u32];
+        // Local header: signature, version 20, no flags, stored, no time/date.
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        sizes.iter().for_each(|v| out.extend(v.to_le_bytes()));
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name);
+        out.extend(body);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        sizes.iter().for_each(|v| central.extend(v.to_le_bytes()));
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend([0u8; 12]); // extra, comment, disk, internal and external attributes
+        central.extend(offset.to_le_bytes());
+        central.extend(name);
+    }
+    let (start, size) = (out.len() as u32, central.len() as u32);
+    out.extend(central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0, 0, 0, 0]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend(size.to_le_bytes());
+    out.extend(start.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+fn text_cell(at: &str, text: &str) -> String {
+    format!(r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
+
+#[test]
+fn a_formula_saved_without_its_value_makes_the_row_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = [
+        format!(r#"<row r="1">{}{}{}</row>"#, text_cell("A1", "name"), text_cell("B1", "notes"), text_cell("C1", "tags")),
+        // Computed formulas read as their values; a computed empty text (`=""`, as Excel
+        // saves it) is an empty cell. (An empty `<v/>` reads the same way: calamine cannot
+        // tell them apart, so only a formula with no value at all is refused.)
+        format!(r#"<row r="2">{}<c r="B2" t="str"><f>LOWER(A2)</f><v>acme</v></c><c r="C2" t="str"><f>""</f><v></v></c></row>"#, text_cell("A2", "Acme")),
+        // Saved with no value: calamine alone would read an empty cell.
+        format!(r#"<row r="3">{}<c r="B3"><f>A1+B1</f></c></row>"#, text_cell("A3", "Beta")),
+        // A row that holds nothing but uncomputed formulas is not a blank row.
+        r#"<row r="5"><c r="A5"><f>CONCAT("a","b")</f></c><c r="C5"><f>A2&amp;"x"</f></c></row>"#.to_string(),
+        // Past the header's last column.
+        format!(r#"<row r="6">{}<c r="E6"><f>1+1</f></c></row>"#, text_cell("A6", "Delta")),
+    ]
+    .concat();
+    let path = write(&dir, "f.xlsx", &handmade_xlsx(&sheet));
+    let (input, rows) = read_all(&path);
+    assert_eq!(input.header().names(), ["name", "notes", "tags"]);
+    let summary: Vec<_> =
+        rows.iter().map(|r| (r.number, r.cells.clone(), r.problem.clone())).collect();
+    assert_eq!(summary[0], (2, vec!["Acme".into(), "acme".into(), String::new()], None));
+    assert_eq!(
+        summary[1],
+        (
+            3,
+            vec!["Beta".into(), "=A1+B1".into(), String::new()],
+            Some(
+                "column 'notes' (row 3) holds the formula '=A1+B1' with no computed value (the \
+                 file was saved by a program that does not calculate formulas); open and save \
+                 it in Excel, or replace the formulas by their values"
+                    .into()
+            )
+        )
+    );
+    let (number, cells, problem) = &summary[2];
+    assert_eq!(
+        (*number, cells.as_slice()),
+        (5, &["=CONCAT(\"a\",\"b\")".to_string(), String::new(), "=A2&\"x\"".into()][..])
+    );
+    let problem = problem.as_deref().unwrap();
+    assert!(
+        problem.starts_with("column 'name' (row 5) holds the formula '=CONCAT(\"a\",\"b\")'"),
+        "{problem}"
+    );
+    assert!(problem.contains("; column 'tags' (row 5) holds the formula '=A2&\"x\"'"), "{problem}");
+    let (number, _, problem) = &summary[3];
+    assert_eq!(*number, 6);
+    let problem = problem.as_deref().unwrap();
+    assert!(problem.starts_with("column 'E' (row 6) holds the formula '=1+1'"), "{problem}");
+    assert!(problem.ends_with("row 6 has 5 cells but the header has 3 columns"), "{problem}");
+    assert_eq!(rows.len(), 4);
+}
+
+#[test]
+fn xlsx_rows_keep_the_sheets_numbers_across_empty_rows() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gaps.xlsx");
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    // The table starts on row 4 (column C); rows 6-8 are empty, one of them formatted.
+    sheet.write_string(3, 2, "name").unwrap();
+    sheet.write_string(3, 3, "notes").unwrap();
+    sheet.write_string(4, 2, "Acme").unwrap();
+    sheet.write_blank(6, 2, &Format::new().set_bold()).unwrap();
+    sheet.write_string(8, 3, "only a note").unwrap();
+    sheet.write_string(10, 2, "Gamma").unwrap();
+    sheet.write_number(10, 3, 12_345_678_901_234_567_890.0).unwrap();
+    workbook.save(&path).unwrap();
+    let (input, rows) = read_all(&path);
+    assert_eq!(input.header().row, 4);
+    let numbers: Vec<_> = rows.iter().map(|r| (r.number, r.cells.clone())).collect();
+    assert_eq!(
+        numbers,
+        [
+            (5, vec!["Acme".to_string(), String::new()]),
+            (9, vec![String::new(), "only a note".into()]),
+            (11, vec!["Gamma".into(), "12345678901234567000".into()]),
+        ]
+    );
+    let problem = rows[2].problem.as_deref().unwrap();
+    assert!(
+        problem.starts_with("column 'notes' (row 11) holds the number 12345678901234567000, too large for Excel to keep exactly"),
+        "{problem}"
+    );
+    assert!(problem.contains("format the column as Text in Excel"), "{problem}");
+    assert_eq!(rows[0].problem, None);
 }

@@ -1,6 +1,7 @@
 //! The XLSX reader (calamine): one sheet, its first non-empty row as the header, and one
 //! function that turns every kind of cell into the text a CSV would have held.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -12,7 +13,9 @@ use super::{Header, InputError, Row};
 
 /// Days between Excel's 1900 and 1904 date systems.
 const EXCEL_1904_OFFSET_DAYS: f64 = 1462.0;
-/// Floats up to this magnitude are exact integers in an f64 (2^53).
+/// Whole floats below this magnitude are exact integers in an f64 (2^53); from it on, an f64
+/// cannot tell neighbouring integers apart (2^53 + 1 is stored as 2^53), so a whole number
+/// this large may be a rounded version of what was typed.
 const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0;
 
 /// The data rows of one sheet. calamine reads a sheet whole, so the cells are held here and
@@ -20,10 +23,17 @@ const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0;
 pub(super) struct XlsxRows {
     range: Range<Data>,
     header_names: Vec<String>,
-    /// The sheet row number (1-based) of the range's first row.
-    first_row: usize,
-    /// The next range row (0-based) to read.
-    next: usize,
+    /// Formulas whose cell holds no computed value (a file written by a program that does not
+    /// calculate formulas), by absolute (row, column); calamine reads such a cell as empty.
+    uncomputed: BTreeMap<(u32, u32), String>,
+    /// The absolute column of the table's first column (the range's first column).
+    first_column: u32,
+    /// How many columns a row is read across: the range's, widened to any uncomputed formula.
+    width: u32,
+    /// The next absolute row (0-based) to read.
+    next: u32,
+    /// The last absolute row (0-based) that holds a value or an uncomputed formula.
+    last: u32,
 }
 
 /// Opens the workbook in `file` and reads the chosen sheet's header. Returns the header, the
@@ -49,11 +59,36 @@ pub(super) fn open(
     let range = workbook.worksheet_range(&name).map_err(xlsx_err)?;
     // `start` is the absolute (row, column) of the range's first cell; the range begins at the
     // first used cell, not necessarily A1.
-    let Some((start_row, _)) = range.start() else {
+    let (Some((start_row, first_column)), Some((end_row, end_column))) =
+        (range.start(), range.end())
+    else {
         return Err(InputError::Empty { path: path.to_path_buf() });
     };
-    let mut rows =
-        XlsxRows { range, header_names: Vec::new(), first_row: start_row as usize + 1, next: 0 };
+    // A second pass over the sheet, for the formulas: a formula saved without its result
+    // (openpyxl and other libraries that do not calculate) has no value, and calamine reads
+    // it as an empty cell — which would mean "leave as it is" instead of what the user meant.
+    let formulas = workbook.worksheet_formula(&name).map_err(xlsx_err)?;
+    let (top, left) = formulas.start().unwrap_or_default();
+    let uncomputed: BTreeMap<(u32, u32), String> = formulas
+        .used_cells()
+        .filter_map(|(r, c, formula)| {
+            let at = (top + r as u32, left + c as u32);
+            let has_value = range.get_value(at).is_some_and(|v| !matches!(v, Data::Empty));
+            (!formula.is_empty() && !has_value && at.1 >= first_column)
+                .then(|| (at, formula.clone()))
+        })
+        .collect();
+    let last = uncomputed.keys().map(|&(r, _)| r).max().unwrap_or(end_row).max(end_row);
+    let right = uncomputed.keys().map(|&(_, c)| c).max().unwrap_or(end_column).max(end_column);
+    let mut rows = XlsxRows {
+        range,
+        header_names: Vec::new(),
+        uncomputed,
+        first_column,
+        width: right - first_column + 1,
+        next: start_row,
+        last,
+    };
     let (header_row, mut names) = loop {
         let Some((number, cells)) = rows.next_cells() else {
             return Err(InputError::Empty { path: path.to_path_buf() });
@@ -62,6 +97,8 @@ pub(super) fn open(
             break (number, cells);
         }
     };
+    // Formulas above and in the header row are not data (a title cell, a header formula).
+    rows.uncomputed.retain(|&(row, _), _| row as usize + 1 > header_row);
     // The range is as wide as the widest row; header cells past the last name are not columns.
     let width = names.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
     names.truncate(width);
@@ -82,28 +119,42 @@ fn pick_sheet(names: &[String], wanted: &str) -> Option<String> {
 }
 
 impl XlsxRows {
-    /// The next row with any value in it, or `None` after the last. Empty rows, trailing ones
-    /// included, are skipped: they hold nothing to import.
+    /// The next row with any value (or uncomputed formula) in it, or `None` after the last.
+    /// Empty rows, trailing ones included, are skipped: they hold nothing to import. Rows keep
+    /// the sheet's own numbers, so a skipped row does not shift the ones after it.
     pub(super) fn next_row(&mut self) -> Option<Row> {
         loop {
             let (number, raw) = self.next_raw()?;
-            if raw.iter().all(|c| matches!(c, Data::Empty)) {
+            let absolute = (number - 1) as u32;
+            let formulas = self.formulas_in(absolute);
+            if formulas.is_empty() && raw.iter().all(|c| matches!(c, Data::Empty)) {
                 continue;
             }
-            return Some(self.to_row(number, &raw));
+            return Some(self.to_row(number, &raw, &formulas));
         }
     }
 
+    /// The uncomputed formulas of absolute row `row`, as (index in the row, formula).
+    fn formulas_in(&self, row: u32) -> Vec<(usize, String)> {
+        self.uncomputed
+            .range((row, 0)..=(row, u32::MAX))
+            .map(|(&(_, column), formula)| ((column - self.first_column) as usize, formula.clone()))
+            .collect()
+    }
+
+    /// The next sheet row's cells (empty ones as [`Data::Empty`]) and its 1-based number.
     fn next_raw(&mut self) -> Option<(usize, Vec<Data>)> {
-        let (height, width) = self.range.get_size();
-        if self.next >= height {
+        if self.next > self.last {
             return None;
         }
-        let r = self.next;
+        let row = self.next;
         self.next += 1;
-        let cells =
-            (0..width).map(|c| self.range.get((r, c)).cloned().unwrap_or(Data::Empty)).collect();
-        Some((self.first_row + r, cells))
+        let cells = (0..self.width)
+            .map(|c| {
+                self.range.get_value((row, self.first_column + c)).cloned().unwrap_or(Data::Empty)
+            })
+            .collect();
+        Some((row as usize + 1, cells))
     }
 
     /// Like `next_raw`, converted; for the header (an error cell there becomes its text and
@@ -114,24 +165,47 @@ impl XlsxRows {
         Some((number, cells.collect()))
     }
 
-    fn to_row(&self, number: usize, raw: &[Data]) -> Row {
+    /// The name of the column at `index`: the header's, or the sheet's column letters past it.
+    fn column_name(&self, index: usize) -> String {
+        match self.header_names.get(index) {
+            Some(name) => name.clone(),
+            None => column_letters(self.first_column as usize + index),
+        }
+    }
+
+    fn to_row(&self, number: usize, raw: &[Data], formulas: &[(usize, String)]) -> Row {
         let columns = self.header_names.len();
-        let used = raw.iter().rposition(|c| !matches!(c, Data::Empty)).map_or(0, |i| i + 1);
+        let used = raw
+            .iter()
+            .rposition(|c| !matches!(c, Data::Empty))
+            .map_or(0, |i| i + 1)
+            .max(formulas.iter().map(|(i, _)| i + 1).max().unwrap_or(0));
         let mut row = Row { number, cells: Vec::with_capacity(columns), problem: None };
         for (index, cell) in raw.iter().take(columns.max(used)).enumerate() {
             match cell_to_string(cell) {
                 Ok(text) => row.cells.push(text),
-                Err(error) => {
-                    let column = self.header_names.get(index).map_or("", String::as_str);
-                    row.add_problem(format!(
-                        "column '{column}' (row {number}) holds the Excel error {error}"
-                    ));
-                    // Keep the error's text so the failed-rows file shows what was there.
-                    row.cells.push(error.to_string());
+                Err(problem) => {
+                    let column = self.column_name(index);
+                    row.add_problem(problem.describe(&column, number));
+                    // Keep what was there so the failed-rows file shows it.
+                    row.cells.push(problem.text());
                 }
             }
         }
         row.cells.resize(columns.max(used), String::new());
+        for (index, formula) in formulas {
+            let column = self.column_name(*index);
+            row.add_problem(format!(
+                "column '{column}' (row {number}) holds the formula '={formula}' with no \
+                 computed value (the file was saved by a program that does not calculate \
+                 formulas); open and save it in Excel, or replace the formulas by their values"
+            ));
+            // The formula, not an empty cell, goes to the failed-rows file; written there it
+            // is neutralised like any cell starting with `=`.
+            if let Some(cell) = row.cells.get_mut(*index) {
+                *cell = format!("={formula}");
+            }
+        }
         if used > columns {
             row.add_problem(format!(
                 "row {number} has {used} cells but the header has {columns} columns"
@@ -141,26 +215,82 @@ impl XlsxRows {
     }
 }
 
+/// The spreadsheet letters of a 0-based column index: 0 is `A`, 26 is `AA`.
+fn column_letters(index: usize) -> String {
+    let mut letters = Vec::new();
+    let mut n = index + 1;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+/// Why a cell cannot be read as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellProblem {
+    /// The cell holds an Excel error (`#DIV/0!`, `#N/A`, …).
+    Error(CellErrorType),
+    /// The cell holds a whole number too large for a spreadsheet to keep exactly (2^53 or
+    /// more in magnitude): what was typed may already have been rounded.
+    InexactNumber(f64),
+}
+
+impl CellProblem {
+    /// The cell's text as the failed-rows file shows it.
+    pub fn text(&self) -> String {
+        match self {
+            CellProblem::Error(e) => e.to_string(),
+            CellProblem::InexactNumber(f) => format!("{f}"),
+        }
+    }
+
+    /// The row problem for this cell in `column` of row `row`.
+    fn describe(&self, column: &str, row: usize) -> String {
+        match self {
+            CellProblem::Error(e) => {
+                format!("column '{column}' (row {row}) holds the Excel error {e}")
+            }
+            CellProblem::InexactNumber(f) => format!(
+                "column '{column}' (row {row}) holds the number {f}, too large for Excel to keep \
+                 exactly (it keeps 15 to 17 digits; the value may already be rounded): format \
+                 the column as Text in Excel, type the value again, and save"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for CellProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 /// Turns one cell into the text a CSV would hold, or the Excel error it holds.
 ///
 /// Whole floats print as integers (`1234`, not `1234.0`: ids typed into Excel are floats);
 /// dates print as `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS` when they have a time; times alone
 /// (a serial below 1) as `HH:MM:SS`; durations as `H:MM:SS`.
-pub fn cell_to_string(cell: &Data) -> Result<String, CellErrorType> {
+pub fn cell_to_string(cell: &Data) -> Result<String, CellProblem> {
     Ok(match cell {
         Data::Empty => String::new(),
         Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() >= MAX_EXACT_INT => {
+            return Err(CellProblem::InexactNumber(*f))
+        }
         Data::Float(f) => float_to_string(*f),
         Data::Int(i) => i.to_string(),
         Data::Bool(b) => b.to_string(),
         Data::DateTime(dt) => datetime_to_string(dt),
         Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => return Err(e.clone()),
+        Data::Error(e) => return Err(CellProblem::Error(e.clone())),
     })
 }
 
 fn float_to_string(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() <= MAX_EXACT_INT {
+    if f.fract() == 0.0 && f.abs() < MAX_EXACT_INT {
         // Exact: the value is a whole number well inside i64.
         (f as i64).to_string()
     } else {
@@ -233,8 +363,8 @@ mod tests {
         assert_eq!(cell_to_string(&Data::Float(1234.0)), Ok("1234".into()));
         assert_eq!(cell_to_string(&Data::Float(-7.0)), Ok("-7".into()));
         assert_eq!(
-            cell_to_string(&Data::Float(9_007_199_254_740_992.0)),
-            Ok("9007199254740992".into())
+            cell_to_string(&Data::Float(9_007_199_254_740_991.0)),
+            Ok("9007199254740991".into())
         );
     }
 
@@ -242,9 +372,42 @@ mod tests {
     fn other_floats_print_shortest_round_trip() {
         assert_eq!(cell_to_string(&Data::Float(12.5)), Ok("12.5".into()));
         assert_eq!(cell_to_string(&Data::Float(0.1)), Ok("0.1".into()));
-        let big = 1.0e20;
-        let text = cell_to_string(&Data::Float(big)).unwrap();
-        assert_eq!(text.parse::<f64>().unwrap(), big);
+        // A large number with a fraction is a decimal, kept to the digits the f64 holds.
+        assert_eq!(
+            cell_to_string(&Data::Float(4_503_599_627_370_495.5)),
+            Ok("4503599627370495.5".into())
+        );
+        assert_eq!(cell_to_string(&Data::Float(-1.5e-7)), Ok("-0.00000015".into()));
+    }
+
+    #[test]
+    fn whole_numbers_from_two_to_the_53_are_refused_not_rounded() {
+        // 12345678901234567890 typed into Excel is stored as the nearest f64; printing that
+        // as digits would import a different id than the one typed.
+        for f in
+            [12_345_678_901_234_567_890.0, 9_007_199_254_740_992.0, -9_007_199_254_740_993.0, 1e20]
+        {
+            assert_eq!(cell_to_string(&Data::Float(f)), Err(CellProblem::InexactNumber(f)), "{f}");
+        }
+        let problem = CellProblem::InexactNumber(12_345_678_901_234_567_890.0);
+        assert_eq!(problem.text(), "12345678901234567000");
+        let message = problem.describe("external_id", 7);
+        assert!(
+            message.starts_with(
+                "column 'external_id' (row 7) holds the number 12345678901234567000, too large"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("format the column as Text in Excel"), "{message}");
+    }
+
+    #[test]
+    fn column_letters_count_like_a_spreadsheet() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(701), "ZZ");
+        assert_eq!(column_letters(702), "AAA");
     }
 
     #[test]

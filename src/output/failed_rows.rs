@@ -8,6 +8,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::RowOutcome;
+use crate::input::{short_row_cells, short_row_note};
 
 /// The column that carries the reason; `import` ignores a column of this name.
 pub const ERROR_COLUMN: &str = "zdbulk_error";
@@ -123,11 +124,28 @@ impl FailedRows {
         if matches!(self.sink, Sink::None) {
             self.open()?;
         }
-        let mut cells = self.cells_of(outcome.original.as_deref().unwrap_or(&[]));
+        let original = outcome.original.as_deref().unwrap_or(&[]);
+        let mut cells = self.cells_of(original);
         let width = self.header_with_error().len() - 1;
         // Cells past the header's last column (a ragged row) follow the error column, so
         // that every column keeps its name and nothing the row held is lost.
         let extra = if cells.len() > width { cells.split_off(width) } else { Vec::new() };
+        // A short row is padded so that zdbulk_error stays the last named column (written
+        // short, the reason would sit under a data column, and become its value once a
+        // spreadsheet re-saved the file with every row full width). The note before the
+        // reason records the real cell count: reading the file back refuses the row again
+        // while the padding is still empty (`input::short_row_note`). A row marked so in a
+        // failed file being re-imported keeps its note.
+        let note = if cells.len() < width {
+            Some(short_row_note(cells.len(), width))
+        } else {
+            self.header
+                .iter()
+                .position(|h| h.as_str() == ERROR_COLUMN)
+                .and_then(|e| original.get(e))
+                .and_then(|old| short_row_cells(old))
+                .map(|had| short_row_note(had, width))
+        };
         cells.resize(width, String::new());
         let reason = match (&outcome.error_code, &outcome.message) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),
@@ -135,7 +153,7 @@ impl FailedRows {
             (Some(code), None) => code.clone(),
             (None, None) => outcome.status.as_str().to_string(),
         };
-        cells.push(reason);
+        cells.push(note.unwrap_or_default() + &reason);
         cells.extend(extra);
         let path = self.path.clone();
         match &mut self.sink {
@@ -222,8 +240,56 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("failed.csv")).unwrap();
         assert_eq!(
             text,
-            "name,notes,zdbulk_error\nAcme,n,too many cells,extra 1,extra 2\nBeta,,too few cells\n"
+            "name,notes,zdbulk_error\nAcme,n,too many cells,extra 1,extra 2\n\
+             Beta,,[short row: 1 of 2 cells] too few cells\n"
         );
+    }
+
+    #[test]
+    fn a_short_row_read_back_is_refused_until_its_cells_are_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = vec!["name".into(), "notes".into(), "tags".into()];
+        for format in [FailedFormat::Csv, FailedFormat::Xlsx] {
+            let mut f = FailedRows::create(dir.path(), format, header.clone()).unwrap();
+            f.push(&failed(&["Beta"], "row 2 has 1 cells but the header has 3 columns")).unwrap();
+            f.push(&failed(&["Gamma", "g"], "short too")).unwrap();
+            f.push(&failed(&["Delta", "", ""], "not short")).unwrap();
+            let path = f.finish().unwrap().unwrap();
+            let rows: Vec<_> = crate::input::open_input(&path, None)
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            assert_eq!(rows.len(), 3, "{format:?}");
+            assert_eq!(rows[0].cells[..3], ["Beta", "", ""], "{format:?}");
+            assert_eq!(
+                rows[0].problem.as_deref(),
+                Some(
+                    "row 2 had 1 of 3 cells in the file it came from (zdbulk_error says so) and \
+                     its missing cells 'notes', 'tags' are still empty: fill them in, or delete \
+                     the note '[short row: 1 of 3 cells]' from zdbulk_error to import the row \
+                     with those cells empty"
+                ),
+                "{format:?}"
+            );
+            assert!(rows[1].problem.as_deref().unwrap().contains("missing cells 'tags'"));
+            assert_eq!(rows[2].problem, None, "{format:?}");
+
+            // Filled in, the row reads clean; failing again, it keeps its note.
+            let mut again = FailedRows::create(dir.path(), format, header_of(&path)).unwrap();
+            let filled = failed(&["Beta", "", "vip", "[short row: 1 of 3 cells] old"], "x");
+            again.push(&filled).unwrap();
+            let path = again.finish().unwrap().unwrap();
+            let rows: Vec<_> = crate::input::open_input(&path, None)
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            assert_eq!(rows[0].cells, ["Beta", "", "vip", "[short row: 1 of 3 cells] x"]);
+            assert_eq!(rows[0].problem, None, "{format:?}");
+        }
+    }
+
+    fn header_of(path: &Path) -> Vec<String> {
+        crate::input::open_input(path, None).unwrap().header().names()
     }
 
     #[test]

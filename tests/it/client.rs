@@ -1,5 +1,5 @@
 //! The Zendesk client against wiremock: retries, rate limits, auth, pacing, and what it makes
-//! of real recorded Zendesk bodies (`shared/zendesk-recordings/`).
+//! of real recorded Zendesk bodies (`tests/fixtures/zendesk-recordings/`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -46,14 +46,14 @@ async fn catch_all(server: &MockServer, expected: &str) {
 }
 
 fn recordings_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/zendesk-recordings")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zendesk-recordings")
 }
 
 /// Every recorded exchange: (file name, index, exchange).
 fn all_exchanges() -> Vec<(String, usize, Value)> {
     let mut out = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(recordings_dir())
-        .expect("shared/zendesk-recordings is beside the crate")
+        .expect("tests/fixtures/zendesk-recordings is in the checkout")
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(".decoded.json"))
         .collect();

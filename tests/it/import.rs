@@ -294,10 +294,18 @@ fn validate_with_a_definitions_file_needs_no_network() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_thousand_rows_respect_both_limits_and_keep_the_window_full() {
+    // The window is full only if the first job is still in flight when the 30th is submitted.
+    // With the default job (2 s queued + 100 × 80 ms = 10 sandbox seconds, 167 ms at
+    // --time-scale 60) that was a race against reading 3,000 rows and sending 30 requests on a
+    // loaded 2-core machine, and a run saw a peak of 29. Queued for 60 sandbox seconds, a job
+    // lasts over a real second: several times what those 30 submissions take even then, so
+    // the peak of 30 is what the scheduler does, not luck. (200 jobs in waves of 30 take
+    // about 12 s.) The peak can only be reached, never exceeded: that is `too_many_jobs == 0`.
     let sb = sandbox(SandboxConfig {
         time_scale: 60.0,
         job_limit: 30,
         rate_limit: 600,
+        job_delay_ms: 60_000,
         ..SandboxConfig::default()
     });
     let tmp = tempfile::tempdir().unwrap();

@@ -1,8 +1,10 @@
-//! The input readers on real files: workbooks written with rust_xlsxwriter at test time, CSV
-//! files, and the header mapping they feed. (No command reads input yet, so these call the
-//! library directly.)
+//! The input readers on real files: workbooks written at test time (with rust_xlsxwriter, or
+//! by hand where it cannot write what a file needs), CSV files, and the header mapping they
+//! feed, through the library; and `zdbulk validate` on such files through the binary.
 
 use std::path::{Path, PathBuf};
+
+use crate::common::zdbulk;
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
 use zdbulk::cli::Resource;
@@ -176,4 +178,183 @@ fn a_large_csv_streams_row_by_row() {
     assert_eq!((count, last), (200_000, 200_001));
     let rows = rows_of(&path, None);
     assert_eq!(rows[199_999].cells, ["Org 199999", "ext-199999"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the binary: `zdbulk validate organizations FILE --fields DEFS`, offline.
+
+/// Runs `zdbulk validate organizations FILE` in `dir` with no custom fields; returns the exit
+/// code, stderr, the report's rows and the failed file's path (`failed.csv` or `.xlsx`).
+fn validate(dir: &Path, file: &Path, run: &str) -> (i32, String, Vec<Vec<String>>, PathBuf) {
+    let defs = dir.join("fields.csv");
+    std::fs::write(&defs, "key,title,type\n").unwrap();
+    let out = zdbulk()
+        .current_dir(dir)
+        .args(["validate", "organizations"])
+        .arg(file)
+        .arg("--fields")
+        .arg(&defs)
+        .args(["--run-dir", run, "--quiet"])
+        .output()
+        .unwrap();
+    let report = csv::Reader::from_path(dir.join(run).join("report.csv"))
+        .map(|mut r| r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect())
+        .unwrap_or_default();
+    let failed = ["failed.csv", "failed.xlsx"]
+        .iter()
+        .map(|name| dir.join(run).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_default();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into(), report, failed)
+}
+
+/// (row, status, message) of every report line.
+fn verdicts(report: &[Vec<String>]) -> Vec<(String, String, String)> {
+    report.iter().map(|r| (r[0].clone(), r[3].clone(), r[7].clone())).collect()
+}
+
+#[test]
+fn validate_reports_csv_rows_by_spreadsheet_number_and_a_short_row_stays_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("orgs.csv");
+    // Row 3 is blank, row 4 is short, row 5 is one record on two lines, row 6 is blank.
+    std::fs::write(
+        &file,
+        "name,notes\r\nAcme,a\r\n\r\nBeta\r\nGamma,\"two\r\nlines\"\r\n\r\nDelta,d\r\n",
+    )
+    .unwrap();
+    let (code, stderr, report, failed) = validate(dir.path(), &file, "first");
+    assert_eq!(code, 1, "{stderr}");
+    let rows: Vec<_> = verdicts(&report).into_iter().map(|(r, s, _)| (r, s)).collect();
+    let expected = [("2", "valid"), ("4", "invalid"), ("5", "valid"), ("7", "valid")];
+    assert_eq!(rows, expected.map(|(r, s)| (r.to_string(), s.to_string())));
+    assert!(failed.ends_with("failed.csv"), "{failed:?}");
+    let text = std::fs::read_to_string(&failed).unwrap();
+    assert!(
+        text.starts_with("name,notes,zdbulk_error\nBeta,,\"[short row: 1 of 2 cells] "),
+        "{text}"
+    );
+
+    // Imported back unreviewed, the padded row is refused again, not read as an empty note.
+    let (code, stderr, report, _) = validate(dir.path(), &failed, "again");
+    assert_eq!(code, 1, "{stderr}");
+    let (row, status, message) = &verdicts(&report)[0];
+    assert_eq!((row.as_str(), status.as_str()), ("2", "invalid"));
+    assert!(message.contains("had 1 of 2 cells in the file it came from"), "{message}");
+
+    // With the note's missing cell filled in, it is valid.
+    std::fs::write(&failed, text.replacen("Beta,,", "Beta,b,", 1)).unwrap();
+    let (code, stderr, report, _) = validate(dir.path(), &failed, "fixed");
+    assert_eq!((code, verdicts(&report)[0].1.as_str()), (0, "valid"), "{stderr}");
+}
+
+#[test]
+fn validate_refuses_uncomputed_formulas_and_rounded_numbers_in_a_workbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("orgs.xlsx");
+    let sheet = [
+        format!(
+            r#"<row r="2">{}{}</row>"#,
+            text_cell("B2", "name"),
+            text_cell("C2", "external_id")
+        ),
+        format!(
+            r#"<row r="3">{}<c r="C3"><v>12345678901234567890</v></c></row>"#,
+            text_cell("B3", "Acme")
+        ),
+        format!(r#"<row r="5">{}<c r="C5"><f>B5&amp;"-1"</f></c></row>"#, text_cell("B5", "Beta")),
+        format!(
+            r#"<row r="7">{}<c r="C7"><v>9007199254740991</v></c></row>"#,
+            text_cell("B7", "Gamma")
+        ),
+    ]
+    .concat();
+    std::fs::write(&file, handmade_xlsx(&sheet)).unwrap();
+    let (code, stderr, report, failed) = validate(dir.path(), &file, "run");
+    assert_eq!(code, 1, "{stderr}");
+    let v = verdicts(&report);
+    assert_eq!(
+        v.iter().map(|(r, s, _)| (r.as_str(), s.as_str())).collect::<Vec<_>>(),
+        [("3", "invalid"), ("5", "invalid"), ("7", "valid")]
+    );
+    assert!(
+        v[0].2.contains("column 'external_id' (row 3) holds the number 12345678901234567000"),
+        "{}",
+        v[0].2
+    );
+    assert!(v[0].2.contains("format the column as Text in Excel"), "{}", v[0].2);
+    assert!(
+        v[1].2.contains(
+            "column 'external_id' (row 5) holds the formula '=B5&\"-1\"' with no computed value"
+        ),
+        "{}",
+        v[1].2
+    );
+    // The failed workbook shows what the cells held, not empty cells.
+    let rows = rows_of(&failed, None);
+    assert_eq!(rows[1].cells[..2], ["Beta", "=B5&\"-1\""]);
+}
+
+/// CRC-32 (IEEE), bit by bit: the ZIP entries below need it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A workbook whose one sheet is `sheet_data` (the `<row>` elements), zipped without
+/// compression. rust_xlsxwriter always stores a result for a formula (0 unless told
+/// otherwise), so a formula saved with none — as openpyxl and other libraries that do not
+/// calculate save it — has to be written by hand.
+fn handmade_xlsx(sheet_data: &str) -> Vec<u8> {
+    let sheet = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+    );
+    let entries: [(&str, String); 5] = [
+        ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.into()),
+        ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.into()),
+        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#.into()),
+        ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.into()),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, body) in &entries {
+        let (name, body) = (name.as_bytes(), body.as_bytes());
+        let offset = out.len() as u32;
+        let sizes = [crc32(body), body.len() as u32, body.len() as u32];
+        // Local header: signature, version 20, no flags, stored, no time/date.
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        sizes.iter().for_each(|v| out.extend(v.to_le_bytes()));
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name);
+        out.extend(body);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        sizes.iter().for_each(|v| central.extend(v.to_le_bytes()));
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend([0u8; 12]); // extra, comment, disk, internal and external attributes
+        central.extend(offset.to_le_bytes());
+        central.extend(name);
+    }
+    let (start, size) = (out.len() as u32, central.len() as u32);
+    out.extend(central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0, 0, 0, 0]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend(size.to_le_bytes());
+    out.extend(start.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+fn text_cell(at: &str, text: &str) -> String {
+    format!(r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#)
 }
