@@ -146,6 +146,11 @@ pub struct ImportArgs {
     /// `skip_verify_email` column) decides.
     #[arg(long, value_enum, value_name = "send|skip")]
     pub welcome_email: Option<WelcomeEmail>,
+    /// Users: send each row with its own `users/create_or_update` request instead of bulk jobs,
+    /// for accounts whose bulk imports are switched off. Zendesk allows one such request a
+    /// second: 3,600 rows an hour.
+    #[arg(long)]
+    pub one_at_a_time: bool,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,

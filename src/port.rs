@@ -25,6 +25,22 @@ pub struct BulkImportsDisabled {
     pub detail: String,
 }
 
+/// `users/create_or_update` allows one request a second per account (`zendesk-api.md` §3,
+/// endpoint limits): rows sent one at a time are spaced by this much, across every task of
+/// the process (one process imports into one account).
+const SINGLE_GAP: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// Waits until the next single-row request may go.
+async fn pace_single() {
+    static NEXT: tokio::sync::Mutex<Option<tokio::time::Instant>> =
+        tokio::sync::Mutex::const_new(None);
+    let mut next = NEXT.lock().await;
+    let now = tokio::time::Instant::now();
+    let at = next.map_or(now, |n| n.max(now));
+    tokio::time::sleep_until(at).await;
+    *next = Some(at + SINGLE_GAP);
+}
+
 /// Whether an error means the write may have been done (its answer never arrived).
 fn answer_lost(err: &ApiError) -> bool {
     match err {
@@ -150,6 +166,54 @@ impl Port for Client {
             .ok_or_else(|| {
                 SubmitError::Fatal(anyhow::anyhow!("{path} answered without a job_status id"))
             })
+    }
+
+    async fn submit_each(
+        &self,
+        resource: Resource,
+        op: Op,
+        request: Value,
+    ) -> Result<Vec<Value>, SubmitError> {
+        let (singular, path, paced) = match (resource, op) {
+            (Resource::Users, Op::Create | Op::Upsert) => {
+                ("user", "users/create_or_update.json", true)
+            }
+            // No per-request limit is documented for single memberships.
+            (Resource::Memberships, Op::Create) => {
+                ("organization_membership", "organization_memberships.json", false)
+            }
+            _ => {
+                let msg = "--one-at-a-time sends users to create or update, and their memberships";
+                return Err(SubmitError::Fatal(anyhow::anyhow!(msg)));
+            }
+        };
+        let mut results = Vec::new();
+        for item in items(&request, layer(resource).plural()) {
+            if paced {
+                pace_single().await;
+            }
+            let body = serde_json::json!({ singular: item });
+            let sent =
+                self.send_json_status::<Value, _>(Method::POST, path, &[], Some(&body)).await;
+            results.push(match sent {
+                Ok((status, answer)) => {
+                    let id = answer.get(singular).and_then(|u| u.get("id")).cloned();
+                    let word = if status == 201 { "Created" } else { "Updated" };
+                    serde_json::json!({"id": id, "status": word})
+                }
+                // A refusal of this row alone (422 and the like) is its result.
+                Err(ApiError::Status { status, body, .. })
+                    if (400..500).contains(&status) && status != 403 && status != 429 =>
+                {
+                    let code = body.code().unwrap_or("Refused").to_string();
+                    serde_json::json!({"error": code, "details": body.to_string(), "status": "Failed"})
+                }
+                Err(e) if results.is_empty() => return Err(submit_error(e, resource, path)),
+                // Later rows of the batch were not sent: they are looked up, then sent again.
+                Err(_) => break,
+            });
+        }
+        Ok(results)
     }
 
     async fn poll(&self, job_ids: Vec<String>) -> anyhow::Result<Vec<(String, JobState)>> {

@@ -85,6 +85,21 @@ pub trait Port: Clone + Send + Sync + 'static {
         request: Value,
     ) -> impl Future<Output = Result<String, SubmitError>> + Send;
 
+    /// Sends a batch's items one request each, without a job (`--one-at-a-time`, for
+    /// accounts whose bulk imports are switched off); returns one result item per row, in
+    /// the shapes a job's results have.
+    fn submit_each(
+        &self,
+        resource: Resource,
+        op: Op,
+        request: Value,
+    ) -> impl Future<Output = Result<Vec<Value>, SubmitError>> + Send {
+        async move {
+            let _ = (resource, op, request);
+            Err(SubmitError::Fatal(anyhow::anyhow!("this account cannot take rows one at a time")))
+        }
+    }
+
     /// The states of these jobs, in one request.
     fn poll(
         &self,

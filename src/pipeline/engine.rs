@@ -58,6 +58,8 @@ pub struct EngineSettings {
     pub batch_size: usize,
     /// Tags checkbox fields add on their own (ignored when a looked-up record is compared).
     pub checkbox_tags: std::sync::Arc<[String]>,
+    /// Send rows one request each instead of bulk jobs (`--one-at-a-time`).
+    pub one_at_a_time: bool,
 }
 
 impl Default for EngineSettings {
@@ -72,6 +74,7 @@ impl Default for EngineSettings {
             missing_polls: 5,
             batch_size: super::batch::MAX_BATCH,
             checkbox_tags: std::sync::Arc::from(Vec::new()),
+            one_at_a_time: false,
         }
     }
 }
@@ -110,7 +113,13 @@ struct InFlight {
     pending_age: Duration,
 }
 
-type Submitted = (u64, Batch, Result<String, SubmitError>);
+/// What a submit gave: a job to follow, or (one request a row) the results themselves.
+enum Sent {
+    Job(String),
+    Done(Vec<Value>),
+}
+
+type Submitted = (u64, Batch, Result<Sent, SubmitError>);
 /// A held row's existing memberships, looked up: (outcome, links, original cells, result).
 type Linking = (RowOutcome, Vec<(u64, String)>, Vec<String>, anyhow::Result<Vec<Value>>);
 type Polled = anyhow::Result<Vec<(String, JobState)>>;
@@ -221,9 +230,15 @@ pub async fn run<A: Port>(
         }
         for (batch_no, batch, request) in to_send.drain(..) {
             let api = e.api.clone();
+            let each = e.settings.one_at_a_time;
             submitting.push(
                 async move {
-                    let result = api.submit(batch.resource, batch.op, request).await;
+                    let (resource, op) = (batch.resource, batch.op);
+                    let result = if each {
+                        api.submit_each(resource, op, request).await.map(Sent::Done)
+                    } else {
+                        api.submit(resource, op, request).await.map(Sent::Job)
+                    };
                     (batch_no, batch, result)
                 }
                 .boxed(),
@@ -265,7 +280,20 @@ pub async fn run<A: Port>(
         tokio::select! {
             Some((batch_no, batch, result)) = submitting.next() => {
                 match result {
-                    Ok(job_id) => {
+                    Ok(Sent::Done(results)) => {
+                        journal.write(&Entry::Results { batch: batch_no, status: "completed".into(), results: results.clone() })?;
+                        let settled = reconcile(&batch, "", &JobEnd::Completed(results));
+                        for mut o in settled.outcomes {
+                            o.job_id = None;
+                            let row = batch.rows.iter().find(|r| r.seq == o.seq && r.key == o.key);
+                            e.finish(o, &batch, row, report, reporter)?;
+                        }
+                        if !settled.unknown.is_empty() {
+                            let rest = Batch { resource: batch.resource, op: batch.op, rows: settled.unknown };
+                            recovering.push(recover(e.api.clone(), rest, false).boxed());
+                        }
+                    }
+                    Ok(Sent::Job(job_id)) => {
                         // Synced with the next burst or poll: a lost job id only means the
                         // rows are looked up again.
                         journal.write(&Entry::Job { batch: batch_no, job_id: job_id.clone() })?;
@@ -421,10 +449,11 @@ impl<A: Port> Engine<A> {
         }
         match row {
             Some(r) if !r.links.is_empty() => {
-                // A new user belongs to no organization but its default; a write of
-                // `organization_id` removed the others (`zendesk-api.md` §4).
-                let fresh =
-                    o.status == RowStatus::Created || r.payload.contains_key("organization_id");
+                // A new user belongs to no organization but its default. An updated one is
+                // looked up: whether a write of `organization_id` drops the others is
+                // documented for `PUT users/{id}` only (`zendesk-api.md` §4), so nothing is
+                // assumed.
+                let fresh = o.status == RowStatus::Created;
                 let mut o = o;
                 o.original = Some(r.original.clone());
                 self.link(o, r.links.clone(), fresh, report, reporter)
@@ -652,7 +681,10 @@ impl<A: Port> Engine<A> {
                     || batch.op == Op::Create
                     || !would_change(&row.payload, rec, &self.settings.checkbox_tags)
             });
-            let findable = row.id.is_some() || row.external_id.is_some() || row.search.is_some();
+            let findable = batch.resource == Resource::Memberships
+                || row.id.is_some()
+                || row.external_id.is_some()
+                || row.search.is_some();
             let confirmed = |status: RowStatus, action: Action| {
                 let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), action, status);
                 o.zendesk_id = id.or(row.id);

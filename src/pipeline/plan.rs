@@ -179,6 +179,10 @@ async fn send(tx: &mpsc::Sender<PlanMsg>, msg: PlanMsg) -> anyhow::Result<()> {
     tx.send(msg).await.map_err(|_| anyhow::anyhow!("the job engine stopped before planning ended"))
 }
 
+/// A row whose references are resolved: its payload (with the default organization's id)
+/// and its links (organizations to join once it exists).
+type Resolved<'c> = (&'c ValidRow, Payload, Vec<(u64, String)>);
+
 struct Planner<A> {
     api: A,
     settings: PlanSettings,
@@ -221,7 +225,7 @@ impl<A: Port> Planner<A> {
         &mut self,
         chunk: &'c [ValidRow],
         tx: &mpsc::Sender<PlanMsg>,
-    ) -> anyhow::Result<Vec<(&'c ValidRow, Payload, Vec<(u64, String)>)>> {
+    ) -> anyhow::Result<Vec<Resolved<'c>>> {
         let values: Vec<&str> =
             chunk.iter().flat_map(|r| r.payload.refs.iter().map(String::as_str)).collect();
         self.refs.resolve(&self.api, &values).await?;
@@ -269,10 +273,7 @@ impl<A: Port> Planner<A> {
     }
 
     /// The existing record of each row, when the mode and resource need one.
-    async fn existing(
-        &self,
-        rows: &[(&ValidRow, Payload, Vec<(u64, String)>)],
-    ) -> anyhow::Result<Vec<Option<Value>>> {
+    async fn existing(&self, rows: &[Resolved<'_>]) -> anyhow::Result<Vec<Option<Value>>> {
         let mode = self.settings.mode;
         if mode == Mode::Create {
             return Ok(vec![None; rows.len()]);

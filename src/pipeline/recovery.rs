@@ -66,8 +66,8 @@ async fn lookup_memberships<A: Port>(api: &A, batch: &Batch) -> anyhow::Result<V
     let mut of_user: HashMap<u64, Vec<Value>> = HashMap::new();
     for r in &batch.rows {
         let Some(user) = id_of(r, "user_id") else { continue };
-        if !of_user.contains_key(&user) {
-            of_user.insert(user, api.memberships(Resource::Users, user).await?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = of_user.entry(user) {
+            slot.insert(api.memberships(Resource::Users, user).await?);
         }
     }
     Ok(batch

@@ -98,6 +98,7 @@ struct Inner {
 
 /// A successful answer's body.
 struct Answer {
+    status: u16,
     body: Vec<u8>,
 }
 
@@ -240,6 +241,18 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<T, ApiError> {
+        self.send_json_status(method, path, query, body).await.map(|(_, t)| t)
+    }
+
+    /// As [`Client::send_json`], with the answer's status code (`create_or_update` says 201
+    /// for a record it created and 200 for one it updated).
+    pub async fn send_json_status<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<(u16, T), ApiError> {
         let url = self.api_url(path, query)?;
         // Serializing can only fail for maps with non-string keys, a caller bug; it is
         // reported as a decode error on this URL rather than a panic.
@@ -252,6 +265,7 @@ impl Client {
         };
         let answer = self.execute(method, &url, body).await?;
         serde_json::from_slice(&answer.body)
+            .map(|t| (answer.status, t))
             .map_err(|e| ApiError::Decode { url: redact_url(&url), source: e })
     }
 
@@ -350,7 +364,7 @@ impl Client {
                 .into()
         })?;
         if (200..300).contains(&status) {
-            return Ok(Answer { body: bytes.to_vec() });
+            return Ok(Answer { status, body: bytes.to_vec() });
         }
         Err(status_failure(method, shown, status, &headers, &bytes))
     }

@@ -372,7 +372,7 @@ async fn faults_lose_no_row_and_create_no_organization_twice() {
 }
 
 /// A GET that retries through the injected faults it meets (5xx, dropped answers).
-async fn get_through_faults(base: &str, path: &str) -> Value {
+pub(crate) async fn get_through_faults(base: &str, path: &str) -> Value {
     let client = reqwest::Client::new();
     for _ in 0..50 {
         let sent = client

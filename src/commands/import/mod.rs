@@ -23,6 +23,7 @@ use crate::input::{open_input, InputFormat};
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::summary::Summary;
+use crate::output::RowStatus;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Interrupted, Stop};
 use crate::pipeline::journal::{Entry, Journal};
@@ -59,6 +60,14 @@ fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
     }
     if args.welcome_email.is_some() && args.resource != Resource::Users {
         return Err(usage_error("--welcome-email is for users"));
+    }
+    if args.one_at_a_time
+        && (args.resource != Resource::Users
+            || !matches!(args.mode, ImportMode::Upsert | ImportMode::Create))
+    {
+        return Err(usage_error(
+            "--one-at-a-time sends users with `users/create_or_update`: it is for `import users` in upsert or create mode",
+        ));
     }
     if let Some(n) = args.batch_size {
         if !(1..=MAX_BATCH).contains(&n) {
@@ -373,14 +382,19 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             drop(err);
             Ok(status)
         }
-        Some(err) if err.downcast_ref::<BulkImportsDisabled>().is_some() => Err(api(
-            err,
-            &format!(
-                "Zendesk refused the bulk import, so the run stopped; no row was lost: each has a line in {} and the rows not done are in the failed file. \
-                 Bulk user imports are switched off on accounts until Zendesk support enables them: ask them to enable \"bulk user imports\" (data imports) for this account, then import the failed file",
-                dir.join("report.csv").display()
-            ),
-        )),
+        Some(err) if err.downcast_ref::<BulkImportsDisabled>().is_some() => {
+            let left = counts.get(&RowStatus::Skipped).copied().unwrap_or(0);
+            Err(api(
+                err,
+                &format!(
+                    "Zendesk refused the bulk import, so the run stopped; no row was lost: each has a line in {} and the {left} rows not sent are in the failed file. \
+                     Bulk user imports are switched off on an account until Zendesk support enables them: ask them to enable data (bulk user) imports for this account, then import the failed file. \
+                     Or import the failed file with --one-at-a-time: one request a row, one a second, so {left} rows take about {}",
+                    dir.join("report.csv").display(),
+                    duration_words(left as u64)
+                ),
+            ))
+        }
         Some(err) => Err(api(
             err,
             &format!(
@@ -389,6 +403,15 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             ),
         )),
         None => Ok(status),
+    }
+}
+
+/// `secs` seconds in words: `45 s`, `12 min`, `3 h 20 min`.
+fn duration_words(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h {} min", secs / 3600, (secs % 3600).div_ceil(60)),
     }
 }
 
@@ -447,7 +470,8 @@ async fn import_rows(
     })?;
     let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
     let max_jobs = args.max_jobs.unwrap_or(MAX_JOBS);
-    let batch_size = args.batch_size.unwrap_or(MAX_BATCH);
+    // One row a request: a batch is one row, so a failure is that row's alone.
+    let batch_size = if args.one_at_a_time { 1 } else { args.batch_size.unwrap_or(MAX_BATCH) };
     // Rows read ahead of the planner: one planning chunk's worth a few times over.
     let (row_tx, row_rx) = mpsc::channel::<RowIn>(4 * MAX_BATCH);
     let (plan_tx, plan_rx) = mpsc::channel(WINDOWS_AHEAD * max_jobs);
@@ -495,8 +519,14 @@ async fn import_rows(
         }
     });
     let progress = Progress::new(0, args.quiet);
-    let engine_settings =
-        EngineSettings { max_jobs, batch_size, checkbox_tags, ..EngineSettings::default() };
+    let engine_settings = EngineSettings {
+        max_jobs,
+        // Memberships still go in bulk jobs of their own size.
+        batch_size: if args.one_at_a_time { MAX_BATCH } else { batch_size },
+        checkbox_tags,
+        one_at_a_time: args.one_at_a_time,
+        ..EngineSettings::default()
+    };
     let stop = Stop { interrupt, aborted };
     let end = engine::run(
         client.clone(),
