@@ -5,41 +5,30 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Layer, Mode, Resource, UpsertStyle};
-use crate::schema::row::{CellError, Kind, Payload};
+use super::{Facts, Layer, Resource, UpsertStyle};
+use crate::schema::row::Kind;
 
 /// The memberships layer. It has no file of its own: its rows come from users.
 pub struct Memberships;
 
+const FACTS: Facts = Facts {
+    resource: Resource::Memberships,
+    plural: "organization_memberships",
+    singular: "organization membership",
+    fields_key: "organization_membership_fields",
+    unique_columns: &[],
+    key_columns: &["id"],
+    upsert: UpsertStyle::LookupThenWrite,
+    search_column: "id",
+};
+
 impl Layer for Memberships {
-    fn resource(&self) -> Resource {
-        Resource::Memberships
-    }
-    fn plural(&self) -> &'static str {
-        "organization_memberships"
-    }
-    fn singular(&self) -> &'static str {
-        "organization membership"
-    }
-    fn fields_key(&self) -> &'static str {
-        "organization_membership_fields"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn column(&self, _name: &str) -> Option<Kind<'static>> {
         None
     }
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn key_columns(&self) -> &'static [&'static str] {
-        &["id"]
-    }
-    fn upsert(&self) -> UpsertStyle {
-        UpsertStyle::LookupThenWrite
-    }
-    fn search_column(&self) -> &'static str {
-        "id"
-    }
-    fn row_rules(&self, _p: &Payload, _mode: Mode, _errors: &mut Vec<CellError>) {}
 }
 
 /// The write shape of one membership.

@@ -78,32 +78,73 @@ impl Mode {
     }
 }
 
-/// What differs per resource. Implementations are unit structs; the pipeline holds them as
-/// `&'static dyn Layer`.
-pub trait Layer: Send + Sync + 'static {
+/// The plain facts of a resource: names, keys and how it is upserted.
+#[derive(Debug)]
+pub struct Facts {
     /// Which resource this is.
-    fn resource(&self) -> Resource;
+    pub resource: Resource,
     /// The API's plural: the path segment and the bulk body key (`organizations`).
-    fn plural(&self) -> &'static str;
+    pub plural: &'static str,
     /// The singular, for messages (`organization`).
-    fn singular(&self) -> &'static str;
+    pub singular: &'static str,
     /// The custom field family (`organization_fields`): the payload key, the definitions'
     /// endpoint, and (with a dot) the column prefix.
-    fn fields_key(&self) -> &'static str;
-    /// What a standard column is, or `None` when this resource has no such column.
-    fn column(&self, name: &str) -> Option<Kind<'static>>;
-    /// The columns whose values must be unique within a file (compared trimmed, ignoring case).
-    fn unique_columns(&self) -> &'static [&'static str];
+    pub fields_key: &'static str,
+    /// The columns whose values must be unique within a file (compared trimmed, ignoring
+    /// case).
+    pub unique_columns: &'static [&'static str],
     /// The report's key for a row: the first of these columns that has a value.
-    fn key_columns(&self) -> &'static [&'static str];
+    pub key_columns: &'static [&'static str],
     /// How an upsert is done.
-    fn upsert(&self) -> UpsertStyle;
+    pub upsert: UpsertStyle,
     /// The unique column that finds a record one request a value when a row has no id or
     /// external id (organizations: `name`; users: `email`; never a user's name, which is not
     /// unique).
-    fn search_column(&self) -> &'static str;
+    pub search_column: &'static str,
+}
+
+/// What differs per resource: its [`Facts`], what each column is, and the rules over a whole
+/// row. Implementations are unit structs; the pipeline holds them as `&'static dyn Layer`.
+pub trait Layer: Send + Sync + 'static {
+    /// The resource's facts.
+    fn facts(&self) -> &'static Facts;
+    /// What a standard column is, or `None` when this resource has no such column.
+    fn column(&self, name: &str) -> Option<Kind<'static>>;
     /// Rules over a whole checked row (after its cells), for `mode`.
-    fn row_rules(&self, payload: &Payload, mode: Mode, errors: &mut Vec<CellError>);
+    fn row_rules(&self, _payload: &Payload, _mode: Mode, _errors: &mut Vec<CellError>) {}
+
+    /// Which resource this is.
+    fn resource(&self) -> Resource {
+        self.facts().resource
+    }
+    /// The API's plural (`organizations`).
+    fn plural(&self) -> &'static str {
+        self.facts().plural
+    }
+    /// The singular (`organization`).
+    fn singular(&self) -> &'static str {
+        self.facts().singular
+    }
+    /// The custom field family (`organization_fields`).
+    fn fields_key(&self) -> &'static str {
+        self.facts().fields_key
+    }
+    /// The columns unique within a file.
+    fn unique_columns(&self) -> &'static [&'static str] {
+        self.facts().unique_columns
+    }
+    /// The report's key columns, in order of preference.
+    fn key_columns(&self) -> &'static [&'static str] {
+        self.facts().key_columns
+    }
+    /// How an upsert is done.
+    fn upsert(&self) -> UpsertStyle {
+        self.facts().upsert
+    }
+    /// The unique column searched one value a request.
+    fn search_column(&self) -> &'static str {
+        self.facts().search_column
+    }
 }
 
 /// The layer of a resource that imports records.

@@ -2,24 +2,27 @@
 //! case) and upsert by lookup, since the API has no bulk create-or-update for them
 //! (`zendesk-api.md` §4).
 
-use super::{Layer, Mode, Resource, UpsertStyle};
+use super::{Facts, Layer, Mode, Resource, UpsertStyle};
 use crate::schema::row::{CellError, Kind, Payload};
 
 /// The organizations layer.
 pub struct Organizations;
 
+const FACTS: Facts = Facts {
+    resource: Resource::Organizations,
+    plural: "organizations",
+    singular: "organization",
+    fields_key: "organization_fields",
+    unique_columns: &["name", "external_id"],
+    key_columns: &["external_id", "name", "id"],
+    upsert: UpsertStyle::LookupThenWrite,
+    // Organization names are unique (ignoring case), so a name finds one record.
+    search_column: "name",
+};
+
 impl Layer for Organizations {
-    fn resource(&self) -> Resource {
-        Resource::Organizations
-    }
-    fn plural(&self) -> &'static str {
-        "organizations"
-    }
-    fn singular(&self) -> &'static str {
-        "organization"
-    }
-    fn fields_key(&self) -> &'static str {
-        "organization_fields"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn column(&self, name: &str) -> Option<Kind<'static>> {
         Some(match name {
@@ -32,19 +35,6 @@ impl Layer for Organizations {
             "id" => Kind::Id,
             _ => return None,
         })
-    }
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["name", "external_id"]
-    }
-    fn key_columns(&self) -> &'static [&'static str] {
-        &["external_id", "name", "id"]
-    }
-    fn upsert(&self) -> UpsertStyle {
-        UpsertStyle::LookupThenWrite
-    }
-    fn search_column(&self) -> &'static str {
-        // Organization names are unique (ignoring case), so a name finds one record.
-        "name"
     }
     fn row_rules(&self, p: &Payload, mode: Mode, errors: &mut Vec<CellError>) {
         if mode == Mode::Create && !p.seen.name && !p.seen.id {

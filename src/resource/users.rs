@@ -2,7 +2,7 @@
 //! never the name, which people share), bulk `create_or_update_many`, and organizations named
 //! by external id or exact name, which the planner resolves to ids.
 
-use super::{Layer, Mode, Resource, UpsertStyle};
+use super::{Facts, Layer, Mode, Resource, UpsertStyle};
 use crate::schema::row::{CellError, Kind, Payload};
 
 /// The users layer.
@@ -14,18 +14,20 @@ pub const ROLES: &[&str] = &["end-user", "agent", "admin"];
 /// Ticket restrictions (`zendesk-csv-formats.md` §3).
 const RESTRICTIONS: &[&str] = &["organization", "groups", "assigned", "requested"];
 
+const FACTS: Facts = Facts {
+    resource: Resource::Users,
+    plural: "users",
+    singular: "user",
+    fields_key: "user_fields",
+    unique_columns: &["email", "external_id"],
+    key_columns: &["email", "external_id", "id", "name"],
+    upsert: UpsertStyle::BulkUpsert,
+    search_column: "email",
+};
+
 impl Layer for Users {
-    fn resource(&self) -> Resource {
-        Resource::Users
-    }
-    fn plural(&self) -> &'static str {
-        "users"
-    }
-    fn singular(&self) -> &'static str {
-        "user"
-    }
-    fn fields_key(&self) -> &'static str {
-        "user_fields"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn column(&self, name: &str) -> Option<Kind<'static>> {
         Some(match name {
@@ -45,18 +47,6 @@ impl Layer for Users {
             "id" => Kind::Id,
             _ => return None,
         })
-    }
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["email", "external_id"]
-    }
-    fn key_columns(&self) -> &'static [&'static str] {
-        &["email", "external_id", "id", "name"]
-    }
-    fn upsert(&self) -> UpsertStyle {
-        UpsertStyle::BulkUpsert
-    }
-    fn search_column(&self) -> &'static str {
-        "email"
     }
     fn row_rules(&self, p: &Payload, mode: Mode, errors: &mut Vec<CellError>) {
         let s = p.seen;
