@@ -136,7 +136,7 @@ fn a_row_with_more_cells_than_the_header_keeps_them_all_in_the_failed_rows() {
     let (code, stderr, report, failed) = validate(tmp.path(), &file);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(report[1][3], "invalid");
-    assert_eq!(report[1][7], "row 3, row 3 has 4 cells but the header has 2 columns");
+    assert_eq!(report[1][7], "row 3 has 4 cells but the header has 2 columns");
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0][..2], ["Beta", "pro"]);
     assert_eq!(failed[0][3..], ["stray", "cells"], "nothing the row held is lost");

@@ -255,7 +255,12 @@ impl RowChecker<'_> {
     /// naming the row, columns and values.
     fn verdict(&self, row: &Row, build: bool) -> Result<Payload, String> {
         if let Some(problem) = &row.problem {
-            return Err(format!("row {}, {problem}", row.number));
+            // The readers' messages mostly name the row already.
+            return Err(if problem.starts_with("row ") {
+                problem.clone()
+            } else {
+                format!("row {}, {problem}", row.number)
+            });
         }
         let mut messages = Vec::new();
         if self.duplicates.any() {

@@ -12,7 +12,7 @@ mod tables;
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::cli::Resource;
+use crate::resource::Resource;
 
 pub use renames::Renames;
 use tables::Tag;

@@ -2,7 +2,7 @@
 //! importer and data importer use (`zendesk-csv-formats.md` §1–§4), and the list separator each
 //! list column takes in each dialect (§7.4, `design.md` §2).
 
-use crate::cli::Resource;
+use crate::resource::Resource;
 
 use super::{Dialect, ListSeparator};
 
