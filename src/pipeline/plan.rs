@@ -245,17 +245,19 @@ impl<A: Port> Planner<A> {
                             links.push((id, value.clone()));
                         }
                     }
-                    None => missing.push(value.as_str()),
+                    None => {
+                        let column = r.payload.ref_columns.get(i).map_or("organization", |c| c);
+                        missing.push(format!("row {}, {column}: no organization has the external_id or name '{value}'", r.row));
+                    }
                 }
             }
             if missing.is_empty() {
                 out.push((r, payload, links));
                 continue;
             }
-            let named = missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ");
             let msg = format!(
-                "row {}, organization: no organization has the external_id or name {named}; import the organization first or correct the value",
-                r.row
+                "{}; import the organization first or correct the value",
+                missing.join("; ")
             );
             send(
                 tx,

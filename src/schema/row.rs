@@ -50,6 +50,8 @@ pub struct Payload {
     /// Records this one refers to by external id or name (a user's organizations), resolved
     /// to ids by the planner. When `default_ref` is set the first is the default one.
     pub refs: Vec<String>,
+    /// The column each of `refs` came from (`organization`, `organizations`), for messages.
+    pub ref_columns: Vec<String>,
     /// Whether `refs[0]` is the default (a user's `organization`, as opposed to
     /// `organizations`).
     pub default_ref: bool,
@@ -317,14 +319,21 @@ pub fn check_row<'c, 's: 'c>(
                 if *default {
                     // The default goes first, whatever else lists it.
                     if let Some(first) = values.next() {
-                        out.refs.retain(|r| !r.eq_ignore_ascii_case(first));
+                        if let Some(at) =
+                            out.refs.iter().position(|r| r.eq_ignore_ascii_case(first))
+                        {
+                            out.refs.remove(at);
+                            out.ref_columns.remove(at);
+                        }
                         out.refs.insert(0, first.to_string());
+                        out.ref_columns.insert(0, column.to_string());
                         out.default_ref = true;
                     }
                 }
                 for v in values {
                     if !out.refs.iter().any(|r| r.eq_ignore_ascii_case(v)) {
                         out.refs.push(v.to_string());
+                        out.ref_columns.push(column.to_string());
                     }
                 }
             }

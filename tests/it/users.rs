@@ -55,7 +55,11 @@ async fn samples_import_in_order_with_every_row_accounted_for_then_rerun_unchang
     // The planted mistakes, each on its row with what is wrong named.
     for (n, code, says) in [
         (25, "UnknownOrganization", "CRM-100008"),
-        (250, "UnknownOrganization", "Nakatomi Freight KK"),
+        (
+            250,
+            "UnknownOrganization",
+            "organizations: no organization has the external_id or name 'Nakatomi Freight KK'",
+        ),
         (285, "UnknownOrganization", "CRM-100294"),
         (14, "Invalid", "also on row 60"),
         (60, "Invalid", "also on row 14"),
