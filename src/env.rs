@@ -29,6 +29,11 @@ pub const ZENDESK_URL: &str = "ZENDESK_URL";
 /// `Retry-After` waits are still honoured.
 pub const ZDBULK_TEST_NO_RETRY_DELAY: &str = "ZDBULK_TEST_NO_RETRY_DELAY";
 
+/// `off` makes the embedded sandbox (`--sandbox`) answer bulk user writes with 403, as an
+/// account whose data imports are not enabled does (the sandbox crate reads it:
+/// `zdbulk_sandbox::BULK_IMPORTS_ENV`).
+pub const ZDBULK_SANDBOX_BULK_IMPORTS: &str = zdbulk_sandbox::BULK_IMPORTS_ENV;
+
 /// Every variable above, for test harnesses that clear the environment.
 pub const ALL: &[&str] = &[
     ZENDESK_OAUTH_TOKEN,
@@ -40,4 +45,5 @@ pub const ALL: &[&str] = &[
     ZENDESK_SUBDOMAIN,
     ZENDESK_URL,
     ZDBULK_TEST_NO_RETRY_DELAY,
+    ZDBULK_SANDBOX_BULK_IMPORTS,
 ];

@@ -11,7 +11,7 @@ use crate::pipeline::batch::Op;
 use crate::pipeline::reconcile::JobEnd;
 use crate::resource::{layer, Resource};
 use crate::zendesk::models::{JobId, JobState as ModelState};
-use crate::zendesk::resources::{check_batch, cursor_all, MAX_PER_CALL};
+use crate::zendesk::resources::{check_batch, cursor_all, cursor_page, MAX_PER_CALL};
 use crate::zendesk::{ApiError, Client};
 
 /// A bulk write of users or memberships was refused with 403: the account's bulk imports are
@@ -122,6 +122,27 @@ impl Port for Client {
         };
         let answer: Value = self.get_json(&path, &query).await?;
         Ok(items(&answer, plural))
+    }
+
+    async fn count(&self, resource: Resource) -> anyhow::Result<u64> {
+        let path = format!("{}/count.json", layer(resource).plural());
+        let answer: Value = self.get_json(&path, &[]).await?;
+        answer
+            .get("count")
+            .and_then(|c| c.get("value"))
+            .and_then(Value::as_u64)
+            .ok_or_else(|| anyhow::anyhow!("{path} answered without count.value"))
+    }
+
+    async fn list_page(
+        &self,
+        resource: Resource,
+        after: Option<String>,
+    ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+        let plural = layer(resource).plural();
+        let page =
+            cursor_page::<Value>(self, &format!("{plural}.json"), plural, after.as_deref()).await?;
+        Ok((page.items, page.next_cursor))
     }
 
     async fn memberships(&self, of: Resource, id: u64) -> anyhow::Result<Vec<Value>> {

@@ -50,6 +50,7 @@ fn config(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
 /// Serves until Ctrl-C, then saves the state (with `--state`) and exits 0.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
     let config = config(&args)?;
+    let bulk_imports = config.bulk_imports;
     let mut handle = sandbox::start(config, args.addr)
         .await
         .map_err(|e| usage_error(format!("{e:#}")))
@@ -61,12 +62,17 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
          \x20 API token:  --url {url} with ZENDESK_EMAIL={email} ZENDESK_API_TOKEN={token}\n\
          \x20 OAuth:      ZENDESK_CLIENT_ID={id} ZENDESK_CLIENT_SECRET={secret}\n\
          \x20 curl -u {email}/token:{token} {url}/api/v2/organizations.json\n\
-         \x20 counters:   {url}/sandbox/stats\n",
+         \x20 counters:   {url}/sandbox/stats\n{bulk}",
         url = handle.url,
         email = args.email,
         token = args.api_token,
         id = args.client_id,
         secret = args.client_secret,
+        bulk = if bulk_imports {
+            ""
+        } else {
+            "  bulk user imports are off: bulk user writes answer 403\n"
+        },
     );
     // A closed stdout (`zdbulk sandbox | head -1`) must not stop the server: the banner is
     // best effort.

@@ -70,6 +70,16 @@ pub trait Port: Clone + Send + Sync + 'static {
         value: String,
     ) -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
 
+    /// How many records of `resource` the account has.
+    fn count(&self, resource: Resource) -> impl Future<Output = anyhow::Result<u64>> + Send;
+
+    /// One cursor page (100 records) of `resource`, and the cursor of the next one.
+    fn list_page(
+        &self,
+        resource: Resource,
+        after: Option<String>,
+    ) -> impl Future<Output = anyhow::Result<(Vec<Value>, Option<String>)>> + Send;
+
     /// Every membership of one user (`of` = users) or one organization (`of` = organizations).
     fn memberships(
         &self,

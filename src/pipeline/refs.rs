@@ -1,6 +1,8 @@
 //! References from one resource to another (a user's organizations, by external id or exact
 //! name) resolved to ids: each distinct value is looked up once per run, external ids 100 a
-//! request, the rest by name one request each.
+//! request, the rest by name one request each — unless listing every organization once costs
+//! fewer requests than the names still to search (files from Zendesk's legacy importer name
+//! organizations, not their external ids).
 
 use std::collections::HashMap;
 
@@ -13,7 +15,17 @@ use crate::resource::Resource;
 #[derive(Debug, Default)]
 pub struct Refs {
     known: HashMap<String, Option<u64>>,
+    /// Every organization's name and external id is known (all were listed): a value not
+    /// known names none.
+    complete: bool,
+    /// Name searches sent so far.
+    searches: u64,
+    /// The account's organizations, once counted.
+    count: Option<u64>,
 }
+
+/// Name searches after which listing every organization is considered.
+const SEARCHES_BEFORE_LISTING: u64 = 20;
 
 impl Refs {
     /// The id a value refers to: `Some(None)` when no organization has it, `None` when it was
@@ -31,6 +43,12 @@ impl Refs {
                 wanted.push(key);
             }
         }
+        if self.complete {
+            for key in wanted {
+                self.known.insert(key, None);
+            }
+            return Ok(());
+        }
         if wanted.is_empty() {
             return Ok(());
         }
@@ -45,10 +63,21 @@ impl Refs {
             };
             self.known.insert(x.trim().to_lowercase(), Some(id));
         }
-        for key in wanted {
-            if self.known.contains_key(&key) {
-                continue;
+        let names: Vec<String> =
+            wanted.into_iter().filter(|k| !self.known.contains_key(k)).collect();
+        if self.searches + names.len() as u64 >= SEARCHES_BEFORE_LISTING {
+            let count = match self.count {
+                Some(c) => c,
+                None => *self.count.insert(api.count(Resource::Organizations).await?),
+            };
+            // One request lists 100; one search finds one. Searching the names of this chunk
+            // and the like of it again would cost more than listing them all once.
+            if count.div_ceil(100) <= self.searches + names.len() as u64 {
+                return self.list_all(api, names).await;
             }
+        }
+        for key in names {
+            self.searches += 1;
             // Not an external id: an exact name (organization names are unique).
             let found = api.search(Resource::Organizations, "name", key.clone()).await?;
             let id = found
@@ -60,6 +89,39 @@ impl Refs {
                 })
                 .and_then(|o| o.get("id").and_then(Value::as_u64));
             self.known.insert(key, id);
+        }
+        Ok(())
+    }
+
+    /// Lists every organization once, a page at a time: names and external ids known from
+    /// then on (an external id wins over another organization's equal name, as in lookups).
+    async fn list_all<A: Port>(&mut self, api: &A, names: Vec<String>) -> anyhow::Result<()> {
+        let mut by_name: HashMap<String, u64> = HashMap::new();
+        let mut after = None;
+        loop {
+            let (page, next) = api.list_page(Resource::Organizations, after.take()).await?;
+            for org in page {
+                let Some(id) = org.get("id").and_then(Value::as_u64) else { continue };
+                let text =
+                    |key| org.get(key).and_then(Value::as_str).map(|v| v.trim().to_lowercase());
+                if let Some(x) = text("external_id") {
+                    self.known.insert(x, Some(id));
+                }
+                if let Some(n) = text("name") {
+                    by_name.insert(n, id);
+                }
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        for (name, id) in by_name {
+            self.known.entry(name).or_insert(Some(id));
+        }
+        self.complete = true;
+        for key in names {
+            self.known.entry(key).or_insert(None);
         }
         Ok(())
     }

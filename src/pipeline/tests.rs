@@ -34,6 +34,9 @@ struct Account {
     fail: Vec<u32>,
     /// Jobs allowed in flight before TooManyJobs.
     limit: usize,
+    /// Searches and list pages served.
+    searches: u32,
+    lists: u32,
 }
 
 #[derive(Clone, Default)]
@@ -110,12 +113,25 @@ impl Port for Fake {
         column: &'static str,
         value: String,
     ) -> anyhow::Result<Vec<Value>> {
-        let a = self.0.lock().unwrap();
+        let mut a = self.0.lock().unwrap();
+        a.searches += 1;
         Ok(a.orgs
             .values()
             .filter(|o| o[column].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&value)))
             .cloned()
             .collect())
+    }
+    async fn count(&self, _resource: Resource) -> anyhow::Result<u64> {
+        Ok(self.0.lock().unwrap().orgs.len() as u64)
+    }
+    async fn list_page(
+        &self,
+        _resource: Resource,
+        _after: Option<String>,
+    ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+        let mut a = self.0.lock().unwrap();
+        a.lists += 1;
+        Ok((a.orgs.values().cloned().collect(), None))
     }
     async fn memberships(&self, _of: Resource, _id: u64) -> anyhow::Result<Vec<Value>> {
         Ok(vec![])
@@ -363,6 +379,16 @@ impl Port for Timed {
     ) -> anyhow::Result<Vec<Value>> {
         self.inner.search(resource, column, value).await
     }
+    async fn count(&self, resource: Resource) -> anyhow::Result<u64> {
+        self.inner.count(resource).await
+    }
+    async fn list_page(
+        &self,
+        resource: Resource,
+        after: Option<String>,
+    ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+        self.inner.list_page(resource, after).await
+    }
     async fn memberships(&self, of: Resource, id: u64) -> anyhow::Result<Vec<Value>> {
         self.inner.memberships(of, id).await
     }
@@ -503,4 +529,34 @@ async fn one_slow_job_does_not_hold_back_the_jobs_after_it() {
     // Its slot is busy for six rounds; the other 29 keep their pace.
     let took = started.elapsed();
     assert!(took <= Duration::from_secs(118), "{took:?} for 100 s of jobs and one slow one");
+}
+
+#[tokio::test]
+async fn organizations_named_by_name_are_listed_once_when_that_costs_less_than_searching() {
+    let fake = Fake::default();
+    {
+        let mut a = fake.0.lock().unwrap();
+        for i in 1..=30u64 {
+            let org = json!({"id": i, "name": format!("Org {i}"), "external_id": format!("x-{i}")});
+            a.orgs.insert(i, org);
+        }
+    }
+    let mut refs = super::refs::Refs::default();
+    // A few names: searched one by one.
+    refs.resolve(&fake, &["org 1", "Org 2", "x-3"]).await.unwrap();
+    assert_eq!(refs.get("ORG 1"), Some(Some(1)));
+    assert_eq!(refs.get("x-3"), Some(Some(3)));
+    assert_eq!(fake.0.lock().unwrap().searches, 2);
+    // Many names: one listing (30 organizations, one page) instead of 25 searches.
+    let names: Vec<String> = (4..=28).map(|i| format!("Org {i}")).chain(["Nope".into()]).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    refs.resolve(&fake, &names).await.unwrap();
+    let a = fake.0.lock().unwrap();
+    assert_eq!((a.searches, a.lists), (2, 1));
+    assert_eq!(refs.get("org 28"), Some(Some(28)));
+    assert_eq!(refs.get("nope"), Some(None), "an unknown name is known to name none");
+    drop(a);
+    refs.resolve(&fake, &["Org 29", "missing"]).await.unwrap();
+    assert_eq!(refs.get("Org 29"), Some(Some(29)));
+    assert_eq!(fake.0.lock().unwrap().searches, 2, "nothing more is asked once all are known");
 }

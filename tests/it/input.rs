@@ -231,7 +231,7 @@ fn validate_reports_csv_rows_by_spreadsheet_number_and_a_short_row_stays_refused
     assert!(failed.ends_with("failed.csv"), "{failed:?}");
     let text = std::fs::read_to_string(&failed).unwrap();
     assert!(
-        text.starts_with("name,notes,zdbulk_error\nBeta,,\"[short row: 1 of 2 cells] "),
+        text.starts_with("name,notes,zdbulk_error\nBeta,,[short row: 1 of 2 cells] "),
         "{text}"
     );
 
