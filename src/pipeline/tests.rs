@@ -551,11 +551,13 @@ async fn organizations_named_by_name_are_listed_once_when_that_costs_less_than_s
     let names: Vec<String> = (4..=28).map(|i| format!("Org {i}")).chain(["Nope".into()]).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     refs.resolve(&fake, &names).await.unwrap();
-    let a = fake.0.lock().unwrap();
-    assert_eq!((a.searches, a.lists), (2, 1));
+    let (searches, lists) = {
+        let a = fake.0.lock().unwrap();
+        (a.searches, a.lists)
+    };
+    assert_eq!((searches, lists), (2, 1));
     assert_eq!(refs.get("org 28"), Some(Some(28)));
     assert_eq!(refs.get("nope"), Some(None), "an unknown name is known to name none");
-    drop(a);
     refs.resolve(&fake, &["Org 29", "missing"]).await.unwrap();
     assert_eq!(refs.get("Org 29"), Some(Some(29)));
     assert_eq!(fake.0.lock().unwrap().searches, 2, "nothing more is asked once all are known");
