@@ -323,3 +323,81 @@ async fn bulk_imports_switched_off_stop_the_run_and_one_at_a_time_finishes_it() 
     assert_eq!(s["requests"]["POST /api/v2/organization_memberships"]["201"], 5, "{s}");
     assert!(report.iter().all(|r| r[7].contains("'Globex'")), "{report:?}");
 }
+
+/// Update and delete find users by e-mail, external id or id — never by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_and_delete_find_users_by_email_or_external_id() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "name,email,external_id,notes\nAda,ada@example.com,u-1,a\nBob,bob@example.com,u-2,b\nCy,cy@example.com,,c\n",
+    )
+    .unwrap();
+    let args = ["import", "users", file.to_str().unwrap(), "--welcome-email", "skip"];
+    let (code, stderr, _) = run(&sb, tmp.path(), &args);
+    assert_eq!(code, 0, "{stderr}");
+
+    let edits = tmp.path().join("edits.csv");
+    std::fs::write(
+        &edits,
+        "email,external_id,name,notes\nADA@example.com,,,edited\n,U-2,,edited\n,,Cy,edited\n,nobody,,x\n",
+    )
+    .unwrap();
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "users", edits.to_str().unwrap(), "--mode", "update"]);
+    assert_eq!(code, 1, "{stderr}");
+    let statuses: Vec<(&str, &str)> =
+        report.iter().map(|r| (r[3].as_str(), r[6].as_str())).collect();
+    assert_eq!(
+        statuses,
+        [("updated", ""), ("updated", ""), ("invalid", "Invalid"), ("failed", "RecordNotFound")],
+        "{report:?}"
+    );
+    assert!(report[2][7].contains("names are not unique"), "{report:?}");
+
+    let gone = tmp.path().join("gone.csv");
+    std::fs::write(&gone, "external_id\nu-1\nu-2\n").unwrap();
+    let (code, stderr, report) =
+        run(&sb, tmp.path(), &["import", "users", gone.to_str().unwrap(), "--mode", "delete"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(count(&report, "deleted"), 2, "{report:?}");
+    let left = all(&sb, "users").await;
+    assert!(left.iter().any(|u| u["email"] == "cy@example.com"));
+    assert!(!left.iter().any(|u| u["email"] == "ada@example.com"), "{left:?}");
+}
+
+/// Offline, a users file is checked against exported definitions, and what only the account
+/// can tell is said on the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_offline_marks_what_it_cannot_know() {
+    let tmp = tempfile::tempdir().unwrap();
+    let defs = tmp.path().join("fields.csv");
+    std::fs::write(
+        &defs,
+        "key,title,type,options\nlevel,Level,dropdown,Gold=gold; Silver=silver\n",
+    )
+    .unwrap();
+    let file = tmp.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "name,email,organization,user_fields.level\nAda,ada@example.com,acme,Gold\nBob,bob@example.com,,bronze\n",
+    )
+    .unwrap();
+    let run_dir = tmp.path().join("run");
+    let out = crate::common::zdbulk()
+        .current_dir(tmp.path())
+        .args(["validate", "users", file.to_str().unwrap(), "--fields", defs.to_str().unwrap()])
+        .arg("--run-dir")
+        .arg(&run_dir)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = read_csv(&run_dir.join("report.csv"));
+    assert_eq!(report[0][3], "valid");
+    assert!(report[0][7].contains("organizations are not checked offline"), "{report:?}");
+    assert_eq!(report[1][3], "invalid");
+    assert!(report[1][7].contains("user_fields.level: 'bronze'"), "{report:?}");
+}
