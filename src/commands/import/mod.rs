@@ -2,20 +2,18 @@
 //! plan, send in jobs, and write the run directory (`design.md` §2, §3). Everything here serves
 //! every resource; what differs comes from its [`Layer`].
 
+mod job;
 mod rows;
 mod show;
 mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
 
-use crate::cli::{EmptyCells as CliEmpty, ImportArgs, ImportMode, Resource, WelcomeEmail};
+use crate::cli::{EmptyCells as CliEmpty, ImportArgs, ImportMode, Resource};
 use crate::error::{usage_error, ExitStatus, StatusError};
 use crate::input::mapping::{map_header, Dialect, MappedHeader, Renames};
 use crate::input::TextEncoding;
@@ -25,18 +23,17 @@ use crate::output::report::ReportWriter;
 use crate::output::summary::Summary;
 use crate::output::RowStatus;
 use crate::pipeline::batch::MAX_BATCH;
-use crate::pipeline::engine::{self, EngineSettings, Interrupted, Stop};
-use crate::pipeline::journal::{Entry, Journal};
-use crate::pipeline::plan::{self, Mode, PlanSettings, RowIn};
+use crate::pipeline::engine::Interrupted;
+use crate::pipeline::plan::Mode;
 use crate::port::BulkImportsDisabled;
-use crate::progress::Progress;
 use crate::resource::{layer, Layer};
 use crate::schema::definitions::read_definitions;
 use crate::schema::row::{closest, EmptyCells};
 use crate::schema::Schema;
 use crate::settings::{resolve_target, Target};
 use crate::zendesk::Client;
-use rows::{Duplicates, RowChecker};
+use job::{import_rows, ImportJob};
+use rows::Duplicates;
 
 /// Zendesk's job limit, the most `--max-jobs` may ask for.
 const MAX_JOBS: usize = 30;
@@ -433,134 +430,4 @@ struct RunResult {
     welcome_emails: usize,
     warnings: Vec<String>,
     fatal: Option<anyhow::Error>,
-}
-
-/// What one import (or validation against an account) runs with.
-struct ImportJob<'a> {
-    args: &'a ImportArgs,
-    layer: &'static dyn Layer,
-    mapped: MappedHeader,
-    schema: Schema,
-    duplicates: Duplicates,
-    empty: EmptyCells,
-    mode: Mode,
-    dry_run: bool,
-    validate: bool,
-}
-
-/// Batches planned ahead of the job window, in windows: enough to refill it at once when a
-/// poll settles a whole group, not tens of thousands of rows held as payloads.
-const WINDOWS_AHEAD: usize = 2;
-
-async fn import_rows(
-    job: ImportJob<'_>,
-    client: Client,
-    input: crate::input::Input,
-    dir: &Path,
-    report: &mut ReportWriter,
-) -> anyhow::Result<RunResult> {
-    let args = job.args;
-    let mut journal = Journal::open(dir)?;
-    journal.append(&Entry::Start {
-        resource: job.layer.plural().into(),
-        input: args.file.display().to_string(),
-        mode: job.mode.as_str().into(),
-        target: client.base_url().to_string(),
-        at: chrono::Utc::now().to_rfc3339(),
-    })?;
-    let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
-    let max_jobs = args.max_jobs.unwrap_or(MAX_JOBS);
-    // One row a request: a batch is one row, so a failure is that row's alone.
-    let batch_size = if args.one_at_a_time { 1 } else { args.batch_size.unwrap_or(MAX_BATCH) };
-    // Rows read ahead of the planner: one planning chunk's worth a few times over.
-    let (row_tx, row_rx) = mpsc::channel::<RowIn>(4 * MAX_BATCH);
-    let (plan_tx, plan_rx) = mpsc::channel(WINDOWS_AHEAD * max_jobs);
-    let (layer, mode, empty) = (job.layer, job.mode, job.empty);
-    let (mapped, schema, duplicates) = (job.mapped, job.schema, job.duplicates);
-    let skip_welcome = args.welcome_email == Some(WelcomeEmail::Skip);
-    let reader = std::thread::spawn(move || -> anyhow::Result<(usize, Vec<String>)> {
-        let known = input.warnings().len();
-        let checker = RowChecker::new(layer, &mapped, &schema, empty, mode, &duplicates);
-        let mut input = input;
-        let mut n = 0;
-        for (seq, row) in input.by_ref().enumerate() {
-            let row = row?;
-            let mut checked = checker.check(seq, row);
-            if let (true, RowIn::Valid(v)) = (skip_welcome, &mut checked) {
-                if !v.payload.body.contains_key("verified") {
-                    v.payload.body.insert("skip_verify_email".into(), Value::Bool(true));
-                }
-            }
-            if row_tx.blocking_send(checked).is_err() {
-                break;
-            }
-            n = seq + 1;
-        }
-        // Only what came up while reading: the rest is the caller's already.
-        Ok((n, input.warnings().get(known..).unwrap_or_default().to_vec()))
-    });
-    let aborted = Arc::new(AtomicBool::new(false));
-    let welcome_emails = Arc::new(AtomicUsize::new(0));
-    let settings = PlanSettings {
-        layer,
-        validate: job.validate,
-        welcome_emails: welcome_emails.clone(),
-        mode,
-        dry_run: job.dry_run,
-        batch_size,
-        checkbox_tags: checkbox_tags.clone(),
-    };
-    let planner =
-        tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
-    let (interrupt_tx, interrupt) = watch::channel(false);
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = interrupt_tx.send(true);
-        }
-    });
-    let progress = Progress::new(0, args.quiet);
-    let engine_settings = EngineSettings {
-        max_jobs,
-        // Memberships still go in bulk jobs of their own size.
-        batch_size: if args.one_at_a_time { MAX_BATCH } else { batch_size },
-        checkbox_tags,
-        one_at_a_time: args.one_at_a_time,
-        ..EngineSettings::default()
-    };
-    let stop = Stop { interrupt, aborted };
-    let end = engine::run(
-        client.clone(),
-        engine_settings,
-        plan_rx,
-        report,
-        &mut journal,
-        &progress,
-        stop,
-    )
-    .await?;
-    progress.finish();
-    ctrl_c.abort();
-    let planned = planner.await.context("the planner stopped unexpectedly")?;
-    let (rows, warnings) =
-        reader.join().map_err(|_| anyhow::anyhow!("the file reader stopped unexpectedly"))??;
-    let fatal = match (end.fatal, planned) {
-        (Some(e), _) => Some(e),
-        (None, Err(e)) => Some(e),
-        (None, Ok(())) => None,
-    };
-    let stats = client.stats();
-    journal.append(&Entry::Finish {
-        exit_code: if fatal.is_some() { 3 } else { 0 },
-        at: chrono::Utc::now().to_rfc3339(),
-    })?;
-    Ok(RunResult {
-        rows,
-        requests: stats.requests,
-        rate_limited: stats.rate_limited,
-        rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
-        jobs: end.stats.jobs,
-        welcome_emails: welcome_emails.load(Ordering::Relaxed),
-        warnings,
-        fatal,
-    })
 }

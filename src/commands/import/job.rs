@@ -1,0 +1,155 @@
+//! One import run against an account: the reading thread, the planner and the job engine
+//! wired together with channels sized from the job window, and the run's journal.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::rows::{Duplicates, RowChecker};
+use super::{RunResult, MAX_JOBS};
+use crate::cli::{ImportArgs, WelcomeEmail};
+use crate::input::mapping::MappedHeader;
+use crate::output::report::ReportWriter;
+use crate::pipeline::batch::MAX_BATCH;
+use crate::pipeline::engine::{self, EngineSettings, Stop};
+use crate::pipeline::journal::{Entry, Journal};
+use crate::pipeline::plan::{self, Mode, PlanSettings, RowIn};
+use crate::progress::Progress;
+use crate::resource::Layer;
+use crate::schema::row::EmptyCells;
+use crate::schema::Schema;
+use crate::zendesk::Client;
+
+/// What one import (or validation against an account) runs with.
+pub(super) struct ImportJob<'a> {
+    pub(super) args: &'a ImportArgs,
+    pub(super) layer: &'static dyn Layer,
+    pub(super) mapped: MappedHeader,
+    pub(super) schema: Schema,
+    pub(super) duplicates: Duplicates,
+    pub(super) empty: EmptyCells,
+    pub(super) mode: Mode,
+    pub(super) dry_run: bool,
+    pub(super) validate: bool,
+}
+
+/// Batches planned ahead of the job window, in windows: enough to refill it at once when a
+/// poll settles a whole group, not tens of thousands of rows held as payloads.
+const WINDOWS_AHEAD: usize = 2;
+
+pub(super) async fn import_rows(
+    job: ImportJob<'_>,
+    client: Client,
+    input: crate::input::Input,
+    dir: &Path,
+    report: &mut ReportWriter,
+) -> anyhow::Result<RunResult> {
+    let args = job.args;
+    let mut journal = Journal::open(dir)?;
+    journal.append(&Entry::Start {
+        resource: job.layer.plural().into(),
+        input: args.file.display().to_string(),
+        mode: job.mode.as_str().into(),
+        target: client.base_url().to_string(),
+        at: chrono::Utc::now().to_rfc3339(),
+    })?;
+    let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
+    let max_jobs = args.max_jobs.unwrap_or(MAX_JOBS);
+    // One row a request: a batch is one row, so a failure is that row's alone.
+    let batch_size = if args.one_at_a_time { 1 } else { args.batch_size.unwrap_or(MAX_BATCH) };
+    // Rows read ahead of the planner: one planning chunk's worth a few times over.
+    let (row_tx, row_rx) = mpsc::channel::<RowIn>(4 * MAX_BATCH);
+    let (plan_tx, plan_rx) = mpsc::channel(WINDOWS_AHEAD * max_jobs);
+    let (layer, mode, empty) = (job.layer, job.mode, job.empty);
+    let (mapped, schema, duplicates) = (job.mapped, job.schema, job.duplicates);
+    let skip_welcome = args.welcome_email == Some(WelcomeEmail::Skip);
+    let reader = std::thread::spawn(move || -> anyhow::Result<(usize, Vec<String>)> {
+        let known = input.warnings().len();
+        let checker = RowChecker::new(layer, &mapped, &schema, empty, mode, &duplicates);
+        let mut input = input;
+        let mut n = 0;
+        for (seq, row) in input.by_ref().enumerate() {
+            let row = row?;
+            let mut checked = checker.check(seq, row);
+            if let (true, RowIn::Valid(v)) = (skip_welcome, &mut checked) {
+                if !v.payload.body.contains_key("verified") {
+                    v.payload.body.insert("skip_verify_email".into(), Value::Bool(true));
+                }
+            }
+            if row_tx.blocking_send(checked).is_err() {
+                break;
+            }
+            n = seq + 1;
+        }
+        // Only what came up while reading: the rest is the caller's already.
+        Ok((n, input.warnings().get(known..).unwrap_or_default().to_vec()))
+    });
+    let aborted = Arc::new(AtomicBool::new(false));
+    let welcome_emails = Arc::new(AtomicUsize::new(0));
+    let settings = PlanSettings {
+        layer,
+        validate: job.validate,
+        welcome_emails: welcome_emails.clone(),
+        mode,
+        dry_run: job.dry_run,
+        batch_size,
+        checkbox_tags: checkbox_tags.clone(),
+    };
+    let planner =
+        tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
+    let (interrupt_tx, interrupt) = watch::channel(false);
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = interrupt_tx.send(true);
+        }
+    });
+    let progress = Progress::new(0, args.quiet);
+    let engine_settings = EngineSettings {
+        max_jobs,
+        // Memberships still go in bulk jobs of their own size.
+        batch_size: if args.one_at_a_time { MAX_BATCH } else { batch_size },
+        checkbox_tags,
+        one_at_a_time: args.one_at_a_time,
+        ..EngineSettings::default()
+    };
+    let stop = Stop { interrupt, aborted };
+    let end = engine::run(
+        client.clone(),
+        engine_settings,
+        plan_rx,
+        report,
+        &mut journal,
+        &progress,
+        stop,
+    )
+    .await?;
+    progress.finish();
+    ctrl_c.abort();
+    let planned = planner.await.context("the planner stopped unexpectedly")?;
+    let (rows, warnings) =
+        reader.join().map_err(|_| anyhow::anyhow!("the file reader stopped unexpectedly"))??;
+    let fatal = match (end.fatal, planned) {
+        (Some(e), _) => Some(e),
+        (None, Err(e)) => Some(e),
+        (None, Ok(())) => None,
+    };
+    let stats = client.stats();
+    journal.append(&Entry::Finish {
+        exit_code: if fatal.is_some() { 3 } else { 0 },
+        at: chrono::Utc::now().to_rfc3339(),
+    })?;
+    Ok(RunResult {
+        rows,
+        requests: stats.requests,
+        rate_limited: stats.rate_limited,
+        rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
+        jobs: end.stats.jobs,
+        welcome_emails: welcome_emails.load(Ordering::Relaxed),
+        warnings,
+        fatal,
+    })
+}

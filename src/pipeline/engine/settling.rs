@@ -1,0 +1,315 @@
+//! Rows reaching their end: job results reconciled, rows whose fate was unknown settled after
+//! their lookup, users held for their memberships, and every row still open when the run
+//! stops given a line.
+
+use std::collections::HashMap;
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt as _, StreamExt as _};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use tokio::time::Instant;
+
+use super::{Engine, InFlight, PlanMsg};
+use crate::output::report::ReportWriter;
+use crate::output::{Action, RowOutcome, RowStatus};
+use crate::pipeline::api::{JobState, Port};
+use crate::pipeline::batch::{Batch, Op, PlannedRow};
+use crate::pipeline::diff::would_change;
+use crate::pipeline::journal::{Entry, Journal};
+use crate::pipeline::reconcile::{reconcile, JobEnd};
+use crate::pipeline::recovery::{recover, Recovered};
+use crate::pipeline::reporter::Reporter;
+use crate::resource::Resource;
+
+impl<A: Port> Engine<A> {
+    /// A row is settled as `o`: a membership goes to its user row, a user row with links is
+    /// held until they are made, and anything else is written to the report. `row` is the
+    /// planned row it came from, when the job answered for it.
+    pub(super) fn finish(
+        &mut self,
+        o: RowOutcome,
+        batch: &Batch,
+        row: Option<&PlannedRow>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        if batch.resource == Resource::Memberships {
+            if let Some(user_row) = self.links.settled(o) {
+                settle(report, reporter, user_row)?;
+            }
+            return Ok(());
+        }
+        match row {
+            Some(r) if !r.links.is_empty() => {
+                // A new user belongs to no organization but its default. An updated one is
+                // looked up: whether a write of `organization_id` drops the others is
+                // documented for `PUT users/{id}` only (`zendesk-api.md` §4), so nothing is
+                // assumed.
+                let fresh = o.status == RowStatus::Created;
+                let mut o = o;
+                o.original = Some(r.original.clone());
+                self.link(o, r.links.clone(), fresh, report, reporter)
+            }
+            _ => settle(report, reporter, o),
+        }
+    }
+
+    /// A row that wants `links`: made at once for a `fresh` record (it has no other
+    /// memberships), else once its memberships have been looked up.
+    pub(super) fn link(
+        &mut self,
+        mut o: RowOutcome,
+        links: Vec<(u64, String)>,
+        fresh: bool,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        let ok = matches!(o.status, RowStatus::Created | RowStatus::Updated | RowStatus::Unchanged);
+        let Some(user) = o.zendesk_id.filter(|_| ok && !links.is_empty()) else {
+            return settle(report, reporter, o);
+        };
+        let original = o.original.take().unwrap_or_default();
+        if fresh {
+            let (done, full) = self.links.hold(o, links, &[], original);
+            self.retry.extend(full);
+            if let Some(o) = done {
+                settle(report, reporter, o)?;
+            }
+            return Ok(());
+        }
+        let api = self.api.clone();
+        self.linking.push(
+            async move {
+                let found = api.memberships(Resource::Users, user).await;
+                (o, links, original, found)
+            }
+            .boxed(),
+        );
+        Ok(())
+    }
+
+    pub(super) fn absorb(
+        &mut self,
+        states: Vec<(String, JobState)>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+        journal: &mut Journal,
+        recovering: &mut FuturesUnordered<BoxFuture<'static, Recovered>>,
+    ) -> anyhow::Result<()> {
+        let answered: HashMap<String, JobState> = states.into_iter().collect();
+        let sent = self.last_poll.unwrap_or_else(Instant::now);
+        self.learn(&answered, sent);
+        let ids: Vec<String> = self.in_flight.keys().cloned().collect();
+        for id in ids {
+            let state = answered.get(&id).cloned().unwrap_or(JobState::Missing);
+            let end = match state {
+                JobState::Pending => {
+                    if let Some(job) = self.in_flight.get_mut(&id) {
+                        job.seen_pending = true;
+                        job.pending_age = sent.saturating_duration_since(job.submitted);
+                    }
+                    continue;
+                }
+                JobState::Missing => {
+                    let Some(job) = self.in_flight.get_mut(&id) else { continue };
+                    job.misses += 1;
+                    if job.misses < self.settings.missing_polls {
+                        continue;
+                    }
+                    JobEnd::Failed(format!("job {id} disappeared from job_statuses"))
+                }
+                JobState::Done(end) => end,
+            };
+            let Some(job) = self.in_flight.remove(&id) else { continue };
+            if self.window < self.settings.max_jobs {
+                self.window += 1;
+            }
+            let (status, results) = match &end {
+                JobEnd::Completed(r) => ("completed", r.clone()),
+                JobEnd::Failed(_) => ("failed", vec![]),
+            };
+            journal.write(&Entry::Results {
+                batch: job.batch_no,
+                status: status.into(),
+                results,
+            })?;
+            let settled = reconcile(&job.batch, &id, &end);
+            for o in settled.outcomes {
+                let row = job.batch.rows.iter().find(|r| r.seq == o.seq && r.key == o.key);
+                self.finish(o, &job.batch, row, report, reporter)?;
+            }
+            if !settled.unknown.is_empty() {
+                self.stats.recoveries += 1;
+                let batch =
+                    Batch { resource: job.batch.resource, op: job.batch.op, rows: settled.unknown };
+                recovering.push(recover(self.api.clone(), batch, false).boxed());
+            }
+        }
+        journal.sync()?;
+        reporter.on_jobs_in_flight(self.in_flight.len());
+        Ok(())
+    }
+
+    /// Rows whose fate was unknown, now looked up: settle what is done (a record that holds
+    /// the row's values, a delete that is gone), re-send the rest. A row that cannot be found
+    /// again (a user with neither e-mail nor external id) is never sent twice.
+    pub(super) fn after_lookup(
+        &mut self,
+        batch: Batch,
+        found: Vec<Option<Value>>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        let mut resend = Vec::new();
+        for (row, record) in batch.rows.iter().zip(found) {
+            let id = record.as_ref().and_then(|r| r.get("id")).and_then(Value::as_u64);
+            let applied = record.as_ref().is_some_and(|rec| {
+                batch.resource == Resource::Memberships
+                    || batch.op == Op::Create
+                    || !would_change(&row.payload, rec, &self.settings.checkbox_tags)
+            });
+            let findable = batch.resource == Resource::Memberships
+                || row.id.is_some()
+                || row.external_id.is_some()
+                || row.search.is_some();
+            let confirmed = |status: RowStatus, action: Action| {
+                let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), action, status);
+                o.zendesk_id = id.or(row.id);
+                o.message = Some("confirmed by lookup after its job's answer was lost".into());
+                o
+            };
+            let o = match (batch.op, id) {
+                (Op::Delete, None) => {
+                    let mut o = confirmed(RowStatus::Deleted, Action::Delete);
+                    o.message = None;
+                    Some(o)
+                }
+                (Op::Create, Some(_)) if applied => {
+                    Some(confirmed(RowStatus::Created, Action::Create))
+                }
+                (Op::Update | Op::Upsert, Some(_)) if applied => Some(if row.id.is_some() {
+                    confirmed(RowStatus::Updated, Action::Update)
+                } else {
+                    confirmed(RowStatus::Created, Action::Create)
+                }),
+                (Op::Create | Op::Upsert, None) if !findable => {
+                    let msg = "unknown: its job failed and a user named by neither e-mail nor external_id cannot be found again safely (names are not unique); check Zendesk before importing this row again";
+                    Some(failed(row, batch.op, "Unconfirmed", msg, None))
+                }
+                _ if row.attempts + 1 >= self.settings.max_attempts => {
+                    let msg =
+                        format!("sent {} times; its job never reported a result", row.attempts + 1);
+                    Some(failed(row, batch.op, "JobFailed", &msg, None))
+                }
+                _ => None,
+            };
+            match o {
+                Some(o) => self.finish(o, &batch, Some(row), report, reporter)?,
+                None => {
+                    let mut row = row.clone();
+                    row.attempts += 1;
+                    resend.push(row);
+                }
+            }
+        }
+        if !resend.is_empty() {
+            self.retry.push_back(Batch { resource: batch.resource, op: batch.op, rows: resend });
+        }
+        Ok(())
+    }
+
+    /// The API is gone: rows of jobs in flight get a line saying their fate is unknown.
+    pub(super) fn abandon_in_flight(
+        &mut self,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+        why: &str,
+    ) -> anyhow::Result<()> {
+        let jobs: Vec<(String, InFlight)> = self.in_flight.drain().collect();
+        for (id, job) in jobs {
+            for row in &job.batch.rows {
+                let msg =
+                    format!("unknown: job {id} was in flight and {why}; `zdbulk resume` checks it");
+                self.finish(skipped(row, job.batch.op, &msg), &job.batch, None, report, reporter)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The run stops early: every row not settled yet gets a `skipped` line.
+    pub(super) async fn abandon(
+        &mut self,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+        rx: &mut mpsc::Receiver<PlanMsg>,
+        err: &anyhow::Error,
+    ) -> anyhow::Result<()> {
+        self.abandon_in_flight(report, reporter, "the run stopped")?;
+        let msg = format!("not sent: the run stopped ({err:#})");
+        for batch in std::mem::take(&mut self.retry) {
+            for row in &batch.rows {
+                self.finish(skipped(row, batch.op, &msg), &batch, None, report, reporter)?;
+            }
+        }
+        while let Some((mut o, _, original, _)) = self.linking.next().await {
+            o.status = RowStatus::Skipped;
+            o.error_code = Some("MembershipsNotSent".into());
+            o.message = Some(format!("its memberships were not sent: the run stopped ({err:#}); import the file again to add them"));
+            o.original = Some(original);
+            settle(report, reporter, o)?;
+        }
+        // The planner settles what it still reads as skipped once it sees the abort; take
+        // everything until it is done, so no row goes without a line.
+        while let Some(m) = rx.recv().await {
+            match m {
+                PlanMsg::Outcome(o) | PlanMsg::Linked(o, _) => settle(report, reporter, o)?,
+                PlanMsg::Batch(b) => {
+                    for row in &b.rows {
+                        settle(report, reporter, skipped(row, b.op, &msg))?;
+                    }
+                }
+            }
+        }
+        for o in self.links.abandon(&format!("the run stopped ({err:#})")) {
+            settle(report, reporter, o)?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn settle(
+    report: &mut ReportWriter,
+    reporter: &dyn Reporter,
+    o: RowOutcome,
+) -> anyhow::Result<()> {
+    reporter.on_row_settled(o.status);
+    report.record(o)?;
+    Ok(())
+}
+
+pub(super) fn failed(
+    row: &PlannedRow,
+    op: Op,
+    code: &str,
+    message: &str,
+    job: Option<&str>,
+) -> RowOutcome {
+    let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Failed);
+    o.zendesk_id = row.id;
+    o.job_id = job.map(str::to_string);
+    o.error_code = Some(code.to_string());
+    o.message = Some(message.to_string());
+    o.original = Some(row.original.clone());
+    o
+}
+
+pub(super) fn skipped(row: &PlannedRow, op: Op, message: &str) -> RowOutcome {
+    let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Skipped);
+    o.zendesk_id = row.id;
+    o.message = Some(message.to_string());
+    o.original = Some(row.original.clone());
+    o
+}
