@@ -1,6 +1,6 @@
 //! The Zendesk-compatible sandbox server (`zdbulk sandbox`, `--sandbox`).
 //!
-//! It answers in the shapes of `shared/zendesk-recordings/` and enforces Zendesk's limits.
+//! It answers in the shapes of `tests/fixtures/zendesk-recordings/` and enforces Zendesk's limits.
 //! It is a crate of its own so that the compiler keeps the rule that it and the client share
 //! JSON over HTTP only: `zdbulk` links it to start it in-process, and uses nothing but
 //! [`start`], [`SandboxConfig`] and the handle. Module map:
