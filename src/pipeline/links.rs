@@ -87,7 +87,7 @@ impl Links {
         match o.status {
             RowStatus::Created => held.added.push(o.key),
             _ => held.failed.push(format!(
-                "'{}': {}",
+                "'{}' ({})",
                 o.key,
                 o.message.or(o.error_code).unwrap_or_else(|| "not added".into())
             )),
@@ -126,7 +126,7 @@ fn finish(h: Held) -> RowOutcome {
         o.status = RowStatus::Failed;
         o.error_code = Some("MembershipFailed".into());
         o.message = Some(format!(
-            "user {} is in Zendesk, but joining organization {} failed",
+            "user {} is in Zendesk, but could not join organization {}",
             o.zendesk_id.unwrap_or_default(),
             h.failed.join("; ")
         ));
@@ -148,4 +148,86 @@ fn finish(h: Held) -> RowOutcome {
 /// The organization ids of a list of memberships.
 pub fn organization_ids(memberships: &[Value]) -> Vec<u64> {
     memberships.iter().filter_map(|m| m.get("organization_id").and_then(Value::as_u64)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_row(seq: usize, status: RowStatus) -> RowOutcome {
+        let mut o =
+            RowOutcome::new(seq, seq + 2, format!("u{seq}@example.com"), Action::Create, status);
+        o.zendesk_id = Some(100 + seq as u64);
+        o
+    }
+
+    fn membership(seq: usize, org: &str, status: RowStatus, message: Option<&str>) -> RowOutcome {
+        let mut o = RowOutcome::new(seq, seq + 2, org.into(), Action::Create, status);
+        o.message = message.map(str::to_string);
+        o
+    }
+
+    #[test]
+    fn a_row_is_held_until_its_memberships_settle_and_a_failed_one_fails_it_naming_the_organization(
+    ) {
+        let mut links = Links::new(100);
+        let wanted =
+            vec![(7, "Acme".to_string()), (8, "Globex".to_string()), (9, "Initech".into())];
+        // The user already belongs to Initech: only two memberships are sent.
+        let (done, full) =
+            links.hold(user_row(0, RowStatus::Created), wanted, &[9], vec!["cells".into()]);
+        assert!(done.is_none() && full.is_empty());
+        let batch = links.drain();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].rows.len(), 2);
+        assert_eq!(batch[0].rows[1].payload, item(100, 8));
+        assert!(links.settled(membership(0, "Acme", RowStatus::Created, None)).is_none());
+        let row = links
+            .settled(membership(0, "Globex", RowStatus::Failed, Some("Organization: is full")))
+            .expect("the row settles with its last membership");
+        assert_eq!(row.status, RowStatus::Failed);
+        assert_eq!(row.error_code.as_deref(), Some("MembershipFailed"));
+        assert_eq!(
+            row.message.as_deref(),
+            Some("user 100 is in Zendesk, but could not join organization 'Globex' (Organization: is full)")
+        );
+        assert_eq!(row.original, Some(vec!["cells".to_string()]), "it goes to the failed file");
+        assert!(links.is_empty());
+    }
+
+    #[test]
+    fn an_unchanged_user_who_joins_organizations_is_updated_and_one_already_in_them_settles_at_once(
+    ) {
+        let mut links = Links::new(100);
+        let (done, _) =
+            links.hold(user_row(1, RowStatus::Unchanged), vec![(7, "Acme".into())], &[], vec![]);
+        assert!(done.is_none());
+        let row = links.settled(membership(1, "Acme", RowStatus::Created, None)).unwrap();
+        assert_eq!((row.status, row.action), (RowStatus::Updated, Action::Update));
+        assert_eq!(row.message.as_deref(), Some("added to organization 'Acme'"));
+        let (done, full) =
+            links.hold(user_row(2, RowStatus::Unchanged), vec![(7, "Acme".into())], &[7], vec![]);
+        assert_eq!(done.map(|o| o.status), Some(RowStatus::Unchanged));
+        assert!(full.is_empty() && links.is_empty());
+    }
+
+    #[test]
+    fn rows_held_when_the_run_stops_are_skipped_saying_what_was_done() {
+        let mut links = Links::new(100);
+        links.hold(
+            user_row(3, RowStatus::Created),
+            vec![(7, "Acme".into())],
+            &[],
+            vec!["c".into()],
+        );
+        let rows = links.abandon("the run was interrupted");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].status, RowStatus::Skipped);
+        assert!(rows[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("user 103 was created, but 1 of its memberships"));
+        assert!(links.drain().is_empty());
+    }
 }

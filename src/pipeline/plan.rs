@@ -281,15 +281,16 @@ impl<A: Port> Planner<A> {
             return Ok(vec![None; rows.len()]);
         }
         // A bulk upsert matches rows itself: only rows with an id or external id are looked up
-        // (100 a request), to leave out the unchanged ones.
-        let search = !(mode == Mode::Upsert && self.layer().upsert() == UpsertStyle::BulkUpsert);
+        // (100 a request), to leave out the unchanged ones; a row without a name is also
+        // searched by its search column, since it can only update someone.
+        let bulk = mode == Mode::Upsert && self.layer().upsert() == UpsertStyle::BulkUpsert;
         let column = self.layer().search_column();
         let keys: Vec<RowKeys> = rows
             .iter()
             .map(|(_, p, _)| RowKeys {
                 id: p.id,
                 external_id: p.external_id.as_deref(),
-                search: if !search {
+                search: if bulk && p.name.is_some() {
                     None
                 } else if column == "email" {
                     p.email.as_deref()
@@ -364,21 +365,13 @@ impl<A: Port> Planner<A> {
                     Decision::Settled(o)
                 }
             }
-            (Mode::Upsert, None, _) if payload.id.is_none() && bulk => {
-                Decision::Send(Op::Upsert, None)
-            }
             (Mode::Upsert, None, _) if payload.id.is_none() && payload.name.is_some() => {
-                Decision::Send(Op::Create, None)
+                Decision::Send(if bulk { Op::Upsert } else { Op::Create }, None)
             }
             (Mode::Upsert, None, _) if payload.id.is_none() => {
                 let msg = format!(
-                    "row {}, name: is required to create {} {} (none has {})",
+                    "row {}, name: is required: no {} has {}, and creating one needs a name",
                     r.row,
-                    if layer.singular().starts_with(['a', 'e', 'i', 'o', 'u']) {
-                        "an"
-                    } else {
-                        "a"
-                    },
                     layer.singular(),
                     how_named(layer, payload)
                 );

@@ -155,4 +155,15 @@ mod tests {
         assert!(errs[0].contains("names are not unique"), "{errs:?}");
         assert!(check(&[("email", "a@b.co")], Mode::Update).is_ok());
     }
+
+    #[test]
+    fn several_addresses_in_a_data_importer_cell_are_refused_not_dropped() {
+        let schema = Schema::default();
+        let col = Column::resolve(&Users, "email", ListSeparator::Pipes, &schema);
+        let rules =
+            RowRules { layer: &Users, mode: Mode::Upsert, empty: EmptyCells::Keep, build: true };
+        let errs = check_row([(&col, "a@example.com|b@example.com")], rules).unwrap_err();
+        assert!(errs[0].to_string().contains("holds 2 values"), "{errs:?}");
+        assert!(check_row([(&col, "a@example.com")], rules).is_ok());
+    }
 }

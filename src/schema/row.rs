@@ -252,6 +252,15 @@ pub fn check_row<'c, 's: 'c>(
                     out.body.insert("external_id".into(), json!(trimmed));
                 }
             }
+            // Zendesk's data importer lists several addresses (or phones) with `|`; a user
+            // is written with one, and dropping the others silently would lose them.
+            Kind::Email | Kind::Word
+                if col.separator == ListSeparator::Pipes
+                    && col.separator.pieces(trimmed).nth(1).is_some() =>
+            {
+                let n = col.separator.pieces(trimmed).count();
+                error(column, format!("'{trimmed}' holds {n} values: zdbulk writes one per user (the others would be lost); keep one, and add the rest in Zendesk"))
+            }
             Kind::Email if !is_email(trimmed) => {
                 error(column, format!("'{trimmed}' is not an e-mail address"))
             }

@@ -401,3 +401,44 @@ async fn validate_offline_marks_what_it_cannot_know() {
     assert_eq!(report[1][3], "invalid");
     assert!(report[1][7].contains("user_fields.level: 'bronze'"), "{report:?}");
 }
+
+/// Rows without a name can only update someone: validate and import both find out whether
+/// that someone exists, and agree on every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_and_import_agree_on_users_without_a_name() {
+    let sb = sandbox(fast());
+    let api = sb.api();
+    let ada = json!({"user": {"name": "Ada", "email": "ada@example.com", "external_id": "a-1"}});
+    let ada = api.post("/api/v2/users.json", ada).await.body;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "id,name,email,external_id,notes,verified\n\
+         ,,ADA@example.com,,by e-mail,\n\
+         ,,,A-1,by external id,\n\
+         ,,bee@example.com,,nobody,\n\
+         ,,,cee-1,nobody,\n\
+         ID,,,,by id,\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("ID", &ada["user"]["id"].to_string())).unwrap();
+    let (code, stderr, checked) =
+        run(&sb, tmp.path(), &["validate", "users", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stderr, imported) =
+        run(&sb, tmp.path(), &["import", "users", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let status = |r: &[Vec<String>]| r.iter().map(|l| l[3].clone()).collect::<Vec<_>>();
+    assert_eq!(status(&checked), ["valid", "valid", "invalid", "invalid", "valid"], "{checked:?}");
+    assert_eq!(
+        status(&imported),
+        ["updated", "updated", "invalid", "invalid", "updated"],
+        "{imported:?}"
+    );
+    for i in [2, 3] {
+        assert_eq!(checked[i][6], "NameRequired");
+        assert_eq!(checked[i][7], imported[i][7]);
+    }
+}

@@ -188,7 +188,10 @@ fn format_label(f: &InputFormat) -> String {
 /// the welcome e-mail (`verified` / `skip_verify_email` empty or false): Zendesk would mail
 /// each of them. Counted in a pass over the file before anything is sent.
 fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Result<usize> {
-    let Some(email) = mapped.index_of("email") else { return Ok(0) };
+    // A row without a name cannot create anyone.
+    let (Some(email), Some(name)) = (mapped.index_of("email"), mapped.index_of("name")) else {
+        return Ok(0);
+    };
     let deciders: Vec<usize> =
         ["verified", "skip_verify_email"].iter().filter_map(|c| mapped.index_of(c)).collect();
     let mut n = 0;
@@ -198,7 +201,7 @@ fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Resul
         let yes = |i: usize| {
             row.cells.get(i).is_some_and(|c| crate::schema::value::parse_bool(c) == Some(true))
         };
-        if has(email) && !deciders.iter().any(|&i| yes(i)) {
+        if has(email) && has(name) && !deciders.iter().any(|&i| yes(i)) {
             n += 1;
         }
     }

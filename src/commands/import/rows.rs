@@ -321,8 +321,7 @@ impl RowChecker<'_> {
         let mut notes = Vec::new();
         if self.rules.mode == Mode::Upsert && !s.name && !s.id {
             notes.push(format!(
-                "valid only if {} {} with this {} exists (none is created without a name)",
-                if layer.singular().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+                "valid only if the account has this {} already (found by {}): none is created without a name",
                 layer.singular(),
                 if s.external_id { "external_id" } else { layer.search_column() }
             ));

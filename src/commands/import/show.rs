@@ -29,7 +29,8 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
     }
     if let Some(n) = summary.welcome_emails.filter(|n| *n > 0) {
         let verb = if summary.dry_run { "would be" } else { "were" };
-        println!("  {n} people {verb} sent a welcome e-mail by Zendesk");
+        let who = if n == 1 { "person" } else { "people" };
+        println!("  {n} {who} {verb} sent a welcome e-mail by Zendesk");
     }
     if summary.mode != "validate" {
         println!(

@@ -107,6 +107,8 @@ const USERS: Table = Table {
         n("locale", "locale", Tag::Common),
         n("verified", "verified", Tag::Common),
         n("skip_verify_email", "skip_verify_email", Tag::Common),
+        n("id", "id", Tag::Common),
+        n("custom_role_id", "custom_role_id", Tag::Common),
         n("ticket_restriction", "ticket_restriction", Tag::NotLegacy),
         n("shared_phone_number", "shared_phone_number", Tag::Common),
         n("restriction", "ticket_restriction", Tag::Legacy),
