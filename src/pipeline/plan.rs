@@ -17,7 +17,7 @@ use super::diff::would_change;
 use super::engine::PlanMsg;
 use super::refs::Refs;
 use crate::output::{Action, RowOutcome, RowStatus};
-use crate::resource::{how_named, payload_key, Layer, Resource, UpsertStyle};
+use crate::resource::{how_named, layer, payload_key, Layer, Resource, UpsertStyle};
 use crate::schema::row::Payload;
 
 pub use crate::resource::Mode;
@@ -77,7 +77,8 @@ pub async fn plan<A: Port>(
     aborted: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let mut batcher = Batcher::new(settings.layer.resource(), settings.batch_size);
-    let mut planner = Planner { api, settings, refs: Refs::default() };
+    let to = settings.layer.facts().refs.as_ref().map_or(Resource::Organizations, |r| r.to);
+    let mut planner = Planner { api, settings, refs: Refs::new(to) };
     let mut chunk: Vec<ValidRow> = Vec::with_capacity(MAX_BATCH);
     loop {
         if aborted.load(Ordering::SeqCst) {
@@ -226,6 +227,10 @@ impl<A: Port> Planner<A> {
         chunk: &'c [ValidRow],
         tx: &mpsc::Sender<PlanMsg>,
     ) -> anyhow::Result<Vec<Resolved<'c>>> {
+        let Some(spec) = self.layer().facts().refs.as_ref() else {
+            return Ok(chunk.iter().map(|r| (r, r.payload.clone(), Vec::new())).collect());
+        };
+        let (field, to) = (spec.default_field, layer(spec.to).singular());
         let values: Vec<&str> =
             chunk.iter().flat_map(|r| r.payload.refs.iter().map(String::as_str)).collect();
         self.refs.resolve(&self.api, &values).await?;
@@ -237,17 +242,20 @@ impl<A: Port> Planner<A> {
             for (i, value) in r.payload.refs.iter().enumerate() {
                 match self.refs.get(value).flatten() {
                     Some(id) if i == 0 && r.payload.default_ref => {
-                        payload.body.insert("organization_id".into(), json!(id));
+                        payload.body.insert(field.into(), json!(id));
                     }
                     Some(id) => {
-                        let default = payload.body.get("organization_id").and_then(Value::as_u64);
+                        let default = payload.body.get(field).and_then(Value::as_u64);
                         if default != Some(id) && !links.iter().any(|l: &(u64, String)| l.0 == id) {
                             links.push((id, value.clone()));
                         }
                     }
                     None => {
                         let column = r.payload.ref_columns.get(i).map_or("organization", |c| c);
-                        missing.push(format!("row {}, {column}: no organization has the external_id or name '{value}'", r.row));
+                        missing.push(format!(
+                            "row {}, {column}: no {to} has the external_id or name '{value}'",
+                            r.row
+                        ));
                     }
                 }
             }
@@ -255,10 +263,7 @@ impl<A: Port> Planner<A> {
                 out.push((r, payload, links));
                 continue;
             }
-            let msg = format!(
-                "{}; import the organization first or correct the value",
-                missing.join("; ")
-            );
+            let msg = format!("{}; import the {to} first or correct the value", missing.join("; "));
             send(
                 tx,
                 PlanMsg::Outcome(refused(
@@ -313,7 +318,7 @@ impl<A: Port> Planner<A> {
         }
         let other = self
             .api
-            .search(Resource::Users, "email", email.clone())
+            .search(self.layer().resource(), self.layer().search_column(), email.clone())
             .await?
             .into_iter()
             .find(|u| text(u, "email").is_some_and(|e| e.eq_ignore_ascii_case(email)));
@@ -348,9 +353,11 @@ impl<A: Port> Planner<A> {
                 }
                 // The default organization already set is not written again: writing it
                 // would drop the user's other memberships (`zendesk-api.md` §4, Users).
-                let org = payload.body.get("organization_id").and_then(Value::as_u64);
-                if org.is_some() && org == existing.get("organization_id").and_then(Value::as_u64) {
-                    payload.body.remove("organization_id");
+                if let Some(field) = layer.facts().refs.as_ref().map(|r| r.default_field) {
+                    let default = payload.body.get(field).and_then(Value::as_u64);
+                    if default.is_some() && default == existing.get(field).and_then(Value::as_u64) {
+                        payload.body.remove(field);
+                    }
                 }
                 if would_change(&payload.body, existing, &self.settings.checkbox_tags) {
                     let op = if bulk && payload.id.is_none() && mode == Mode::Upsert {
@@ -390,7 +397,7 @@ impl<A: Port> Planner<A> {
         matches!(op, Op::Create | Op::Upsert)
             && id.is_none()
             && p.email.is_some()
-            && self.layer().resource() == Resource::Users
+            && self.layer().facts().welcome_email
             && !p.body.get("verified").is_some_and(|v| v == &json!(true))
             && !p.body.get("skip_verify_email").is_some_and(|v| v == &json!(true))
     }

@@ -9,11 +9,13 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::api::{Port, ShowBy};
-use crate::resource::Resource;
+use crate::resource::{layer, Resource};
 
 /// What is known of referenced organizations, by value folded to lower case.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Refs {
+    /// The resource referred to.
+    to: Resource,
     known: HashMap<String, Option<u64>>,
     /// Every organization's name and external id is known (all were listed): a value not
     /// known names none.
@@ -28,6 +30,11 @@ pub struct Refs {
 const SEARCHES_BEFORE_LISTING: u64 = 20;
 
 impl Refs {
+    /// Nothing known yet of `to`'s records.
+    pub fn new(to: Resource) -> Refs {
+        Refs { to, known: HashMap::new(), complete: false, searches: 0, count: None }
+    }
+
     /// The id a value refers to: `Some(None)` when no organization has it, `None` when it was
     /// never looked up.
     pub fn get(&self, value: &str) -> Option<Option<u64>> {
@@ -52,8 +59,7 @@ impl Refs {
         if wanted.is_empty() {
             return Ok(());
         }
-        let by_ext =
-            api.show_many(Resource::Organizations, ShowBy::ExternalIds, wanted.clone()).await?;
+        let by_ext = api.show_many(self.to, ShowBy::ExternalIds, wanted.clone()).await?;
         for org in by_ext {
             let (Some(x), Some(id)) = (
                 org.get("external_id").and_then(Value::as_str),
@@ -68,7 +74,7 @@ impl Refs {
         if self.searches + names.len() as u64 >= SEARCHES_BEFORE_LISTING {
             let count = match self.count {
                 Some(c) => c,
-                None => *self.count.insert(api.count(Resource::Organizations).await?),
+                None => *self.count.insert(api.count(self.to).await?),
             };
             // One request lists 100; one search finds one. Searching the names of this chunk
             // and the like of it again would cost more than listing them all once.
@@ -79,11 +85,12 @@ impl Refs {
         for key in names {
             self.searches += 1;
             // Not an external id: an exact name (organization names are unique).
-            let found = api.search(Resource::Organizations, "name", key.clone()).await?;
+            let column = layer(self.to).search_column();
+            let found = api.search(self.to, column, key.clone()).await?;
             let id = found
                 .iter()
                 .find(|o| {
-                    o.get("name")
+                    o.get(column)
                         .and_then(Value::as_str)
                         .is_some_and(|n| n.trim().to_lowercase() == key)
                 })
@@ -99,7 +106,7 @@ impl Refs {
         let mut by_name: HashMap<String, u64> = HashMap::new();
         let mut after = None;
         loop {
-            let (page, next) = api.list_page(Resource::Organizations, after.take()).await?;
+            let (page, next) = api.list_page(self.to, after.take()).await?;
             for org in page {
                 let Some(id) = org.get("id").and_then(Value::as_u64) else { continue };
                 let text =
@@ -107,7 +114,7 @@ impl Refs {
                 if let Some(x) = text("external_id") {
                     self.known.insert(x, Some(id));
                 }
-                if let Some(n) = text("name") {
+                if let Some(n) = text(layer(self.to).search_column()) {
                     by_name.insert(n, id);
                 }
             }

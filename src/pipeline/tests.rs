@@ -541,7 +541,7 @@ async fn organizations_named_by_name_are_listed_once_when_that_costs_less_than_s
             a.orgs.insert(i, org);
         }
     }
-    let mut refs = super::refs::Refs::default();
+    let mut refs = super::refs::Refs::new(Resource::Organizations);
     // A few names: searched one by one.
     refs.resolve(&fake, &["org 1", "Org 2", "x-3"]).await.unwrap();
     assert_eq!(refs.get("ORG 1"), Some(Some(1)));

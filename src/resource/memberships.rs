@@ -20,6 +20,8 @@ const FACTS: Facts = Facts {
     key_columns: &["id"],
     upsert: UpsertStyle::LookupThenWrite,
     search_column: "id",
+    refs: None,
+    welcome_email: false,
 };
 
 impl Layer for Memberships {

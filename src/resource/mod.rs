@@ -101,6 +101,20 @@ pub struct Facts {
     /// external id (organizations: `name`; users: `email`; never a user's name, which is not
     /// unique).
     pub search_column: &'static str,
+    /// What the rows' references (`Payload::refs`) name, if they make any.
+    pub refs: Option<RefSpec>,
+    /// Creating a record with an e-mail address makes Zendesk mail the person, unless the row
+    /// says `verified` or `skip_verify_email`.
+    pub welcome_email: bool,
+}
+
+/// References from one resource's rows to another's records (a user's organizations).
+#[derive(Debug)]
+pub struct RefSpec {
+    /// The resource referred to, by external id or its search column (organizations: name).
+    pub to: Resource,
+    /// The write field that holds the default one's id (`organization_id`).
+    pub default_field: &'static str,
 }
 
 /// What differs per resource: its [`Facts`], what each column is, and the rules over a whole

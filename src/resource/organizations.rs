@@ -18,6 +18,8 @@ const FACTS: Facts = Facts {
     upsert: UpsertStyle::LookupThenWrite,
     // Organization names are unique (ignoring case), so a name finds one record.
     search_column: "name",
+    refs: None,
+    welcome_email: false,
 };
 
 impl Layer for Organizations {

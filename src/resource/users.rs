@@ -2,7 +2,7 @@
 //! never the name, which people share), bulk `create_or_update_many`, and organizations named
 //! by external id or exact name, which the planner resolves to ids.
 
-use super::{Facts, Layer, Mode, Resource, UpsertStyle};
+use super::{Facts, Layer, Mode, RefSpec, Resource, UpsertStyle};
 use crate::schema::row::{CellError, Kind, Payload};
 
 /// The users layer.
@@ -23,6 +23,8 @@ const FACTS: Facts = Facts {
     key_columns: &["email", "external_id", "id", "name"],
     upsert: UpsertStyle::BulkUpsert,
     search_column: "email",
+    refs: Some(RefSpec { to: Resource::Organizations, default_field: "organization_id" }),
+    welcome_email: true,
 };
 
 impl Layer for Users {

@@ -55,7 +55,8 @@ fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
             args.resource.cli_name()
         )));
     }
-    if args.welcome_email.is_some() && args.resource != Resource::Users {
+    let welcome = layer(args.resource).facts().welcome_email;
+    if args.welcome_email.is_some() && !welcome {
         return Err(usage_error("--welcome-email is for users"));
     }
     if args.one_at_a_time
@@ -232,7 +233,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
 
     // Zendesk mails every user created with an e-mail address unless told not to: an import
     // that would do so without the user choosing stops here, before anything is written.
-    if args.resource == Resource::Users
+    if layer.facts().welcome_email
         && !dry_run
         && args.welcome_email.is_none()
         && matches!(mode, Mode::Upsert | Mode::Create)
@@ -364,8 +365,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         rate_limit_waits: run.rate_limited,
         rate_limit_wait_secs: run.rate_limit_wait_secs,
         jobs: run.jobs,
-        welcome_emails: (args.resource == Resource::Users && !offline)
-            .then_some(run.welcome_emails),
+        welcome_emails: (layer.facts().welcome_email && !offline).then_some(run.welcome_emails),
         warnings,
         exit_code: status.code(),
     };
