@@ -199,7 +199,9 @@ impl CsvRows {
                 None => return Ok(false),
                 Some(record) => record?,
             };
-            if self.record.iter().all(<[u8]>::is_empty) {
+            // A line of nothing but separators and spaces is a blank row, as a spreadsheet
+            // shows it: skipped, like an empty line.
+            if self.record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
                 continue;
             }
             row.number = number;

@@ -312,3 +312,14 @@ fn xlsx_rows_keep_the_sheets_numbers_across_empty_rows() {
     assert!(problem.contains("format the column as Text in Excel"), "{problem}");
     assert_eq!(rows[0].problem, None);
 }
+
+#[test]
+fn lines_of_only_spaces_or_separators_are_blank_rows_and_keep_the_numbering() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name;notes;tags\r\nA;x;y\r\n\r\nB;x;y\r\n   \r\n;;\r\n ; ;\r\nC;x;y\r\n";
+    let path = write(&dir, "a.csv", text.as_bytes());
+    let (_, rows) = read_all(&path);
+    let numbers: Vec<usize> = rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [2, 4, 8]);
+    assert!(rows.iter().all(|r| r.problem.is_none()), "{rows:?}");
+}

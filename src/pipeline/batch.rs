@@ -64,6 +64,9 @@ pub struct PlannedRow {
     pub search: Option<String>,
     /// Records to link once this one exists: (organization id, as the file named it).
     pub links: Vec<(u64, String)>,
+    /// Creating it makes Zendesk mail the person (an address, and no `verified` or
+    /// `skip_verify_email`): counted when it comes back created.
+    pub mails: bool,
     /// The original cells, for the failed-rows file.
     pub original: Vec<String>,
     /// How many times this row has been sent already.
@@ -173,6 +176,7 @@ mod tests {
             external_id: None,
             search: None,
             links: vec![],
+            mails: false,
             original: vec![],
             attempts: 0,
         }

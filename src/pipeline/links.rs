@@ -66,6 +66,7 @@ impl Links {
                 original: vec![],
                 attempts: 0,
                 links: vec![],
+                mails: false,
             };
             full.extend(self.batcher.push(Op::Create, row));
         }

@@ -295,7 +295,9 @@ impl<A: Port> Planner<A> {
             .map(|(_, p, _)| RowKeys {
                 id: p.id,
                 external_id: p.external_id.as_deref(),
-                search: if bulk && p.name.is_some() {
+                // A dry run finds those named only by e-mail too (a search each), so that what
+                // it says is what the run will do.
+                search: if bulk && p.name.is_some() && !self.settings.dry_run {
                     None
                 } else if column == "email" {
                     p.email.as_deref()
@@ -346,8 +348,9 @@ impl<A: Port> Planner<A> {
             (Mode::Upsert | Mode::Update, Some(existing), Some(id)) => {
                 if bulk {
                     if let Some(msg) = self.conflict(payload, existing).await? {
+                        let msg = format!("row {}, {msg}", r.row);
                         let o =
-                            refused(r, Action::Update, RowStatus::Failed, "IdentityConflict", msg);
+                            refused(r, Action::None, RowStatus::Failed, "IdentityConflict", msg);
                         return Ok(Decision::Settled(o));
                     }
                 }
@@ -385,9 +388,19 @@ impl<A: Port> Planner<A> {
                 Decision::Settled(refused(r, Action::None, RowStatus::Invalid, "NameRequired", msg))
             }
             _ => {
-                let action = if mode == Mode::Delete { Action::Delete } else { Action::Update };
-                let msg = format!("no {} has {}", layer.singular(), how_named(layer, payload));
-                Decision::Settled(refused(r, action, RowStatus::Failed, "RecordNotFound", msg))
+                let msg = format!(
+                    "row {}: no {} has {}",
+                    r.row,
+                    layer.singular(),
+                    how_named(layer, payload)
+                );
+                Decision::Settled(refused(
+                    r,
+                    Action::None,
+                    RowStatus::Failed,
+                    "RecordNotFound",
+                    msg,
+                ))
             }
         })
     }
@@ -430,7 +443,10 @@ impl<A: Port> Planner<A> {
                 }
                 Decision::Send(op, id) => (op, id),
             };
-            if self.mails(op, id, &payload) {
+            // A dry run counts who would be mailed; a run counts who was (rows that come back
+            // created), since a bulk upsert may find someone by e-mail instead.
+            let mails = self.mails(op, id, &payload);
+            if mails && self.settings.dry_run {
                 self.settings.welcome_emails.fetch_add(1, Ordering::Relaxed);
             }
             if self.settings.dry_run {
@@ -440,6 +456,13 @@ impl<A: Port> Planner<A> {
                     if self.settings.validate { RowStatus::Valid } else { RowStatus::Planned };
                 let mut o = outcome(r, action, status);
                 o.zendesk_id = id;
+                let key = match layer.search_column() {
+                    "email" => payload.email.is_some(),
+                    _ => payload.name.is_some(),
+                };
+                if id.is_none() && payload.external_id.is_none() && !key && op != Op::Delete {
+                    o.message = Some(super::engine::UNFINDABLE.into());
+                }
                 send(tx, PlanMsg::Outcome(o)).await?;
                 continue;
             }
@@ -458,6 +481,7 @@ impl<A: Port> Planner<A> {
                 original: r.original.clone(),
                 attempts: 0,
                 links,
+                mails,
             };
             if let Some(batch) = batcher.push(op, planned) {
                 send(tx, PlanMsg::Batch(batch)).await?;

@@ -100,6 +100,7 @@ mod tests {
             external_id: None,
             search: Some(format!("n{seq}")),
             links: vec![],
+            mails: false,
             original: vec![format!("n{seq}")],
             attempts: 0,
         }

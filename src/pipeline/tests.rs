@@ -338,7 +338,8 @@ async fn update_mode_reports_missing_records_and_delete_mode_deletes() {
     )
     .await;
     assert_eq!(statuses(&lines), vec!["updated", "failed"]);
-    assert_eq!(lines[1][7], "no organization has external_id 'missing'");
+    assert_eq!(lines[1][7], "row 3: no organization has external_id 'missing'");
+    assert_eq!(lines[1][2], "none", "nothing was sent for it");
     let (lines, _) = import(
         &fake,
         Mode::Delete,
@@ -467,6 +468,7 @@ async fn polls_with(
                     external_id: None,
                     search: Some(name),
                     links: vec![],
+                    mails: false,
                     original: vec![],
                     attempts: 0,
                 }

@@ -155,7 +155,8 @@ async fn welcome_emails_are_decided_before_any_write() {
     std::fs::write(&file, "name,email\nAda,ada@example.com\nBob,bob@example.com\nCy,\n").unwrap();
     let (code, stderr, report) = run(&sb, tmp.path(), &["import", "users", file.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("2 row(s) have an e-mail address"), "{stderr}");
+    assert!(stderr.contains("2 row(s) (row 2, 3) have a name and an e-mail address"), "{stderr}");
+    assert!(stderr.contains("up to 2 people would be mailed"), "{stderr}");
     assert!(stderr.contains("--welcome-email"), "{stderr}");
     assert!(report.is_empty());
     assert_eq!(writes(&stats(&sb).await), 0, "nothing was sent");

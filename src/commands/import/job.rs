@@ -58,7 +58,9 @@ pub(super) async fn import_rows(
         at: chrono::Utc::now().to_rfc3339(),
     })?;
     let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
-    let max_jobs = args.max_jobs.unwrap_or(MAX_JOBS);
+    // One row a request, one request a second: more than a couple in flight would only wait
+    // in line, and a Ctrl-C would have to wait for them all.
+    let max_jobs = if args.one_at_a_time { 2 } else { args.max_jobs.unwrap_or(MAX_JOBS) };
     // One row a request: a batch is one row, so a failure is that row's alone.
     let batch_size = if args.one_at_a_time { 1 } else { args.batch_size.unwrap_or(MAX_BATCH) };
     // Rows read ahead of the planner: one planning chunk's worth a few times over.
@@ -76,7 +78,8 @@ pub(super) async fn import_rows(
             let row = row?;
             let mut checked = checker.check(seq, row);
             if let (true, RowIn::Valid(v)) = (skip_welcome, &mut checked) {
-                if !v.payload.body.contains_key("verified") {
+                let decided = ["verified", "skip_verify_email"];
+                if !decided.iter().any(|k| v.payload.body.contains_key(*k)) {
                     v.payload.body.insert("skip_verify_email".into(), Value::Bool(true));
                 }
             }
@@ -148,7 +151,7 @@ pub(super) async fn import_rows(
         rate_limited: stats.rate_limited,
         rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
         jobs: end.stats.jobs,
-        welcome_emails: welcome_emails.load(Ordering::Relaxed),
+        welcome_emails: welcome_emails.load(Ordering::Relaxed) + end.stats.welcome_emails as usize,
         warnings,
         fatal,
     })

@@ -188,25 +188,23 @@ fn format_label(f: &InputFormat) -> String {
 /// Rows of a users file that would create a user with an e-mail address and say nothing of
 /// the welcome e-mail (`verified` / `skip_verify_email` empty or false): Zendesk would mail
 /// each of them. Counted in a pass over the file before anything is sent.
-fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Result<usize> {
+fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Result<Vec<usize>> {
     // A row without a name cannot create anyone.
     let (Some(email), Some(name)) = (mapped.index_of("email"), mapped.index_of("name")) else {
-        return Ok(0);
+        return Ok(vec![]);
     };
+    // Any value decides, `false` too: `skip_verify_email=false` asks for the e-mail.
     let deciders: Vec<usize> =
         ["verified", "skip_verify_email"].iter().filter_map(|c| mapped.index_of(c)).collect();
-    let mut n = 0;
+    let mut rows = Vec::new();
     for row in open_input(&args.file, args.sheet.as_deref())? {
         let row = row?;
         let has = |i: usize| row.cells.get(i).is_some_and(|c| !c.trim().is_empty());
-        let yes = |i: usize| {
-            row.cells.get(i).is_some_and(|c| crate::schema::value::parse_bool(c) == Some(true))
-        };
-        if has(email) && has(name) && !deciders.iter().any(|&i| yes(i)) {
-            n += 1;
+        if has(email) && has(name) && !deciders.iter().any(|&i| has(i)) {
+            rows.push(row.number);
         }
     }
-    Ok(n)
+    Ok(rows)
 }
 
 /// Runs `import` (or `validate` when `validate` is true).
@@ -238,15 +236,20 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         && args.welcome_email.is_none()
         && matches!(mode, Mode::Upsert | Mode::Create)
     {
-        let n = tokio::task::block_in_place(|| undecided_welcomes(&args, &mapped))?;
-        if n > 0 {
+        let rows = tokio::task::block_in_place(|| undecided_welcomes(&args, &mapped))?;
+        if let Some(first) = rows.first() {
+            let n = rows.len();
+            let some: Vec<String> = rows.iter().take(5).map(usize::to_string).collect();
+            let more = if n > 5 { ", …" } else { "" };
             return Err(usage_error(format!(
-                "{}: {n} row(s) have an e-mail address and no `verified` or `skip_verify_email` value: \
-                 each one that creates a user makes Zendesk send that person a welcome e-mail. \
-                 Nothing was sent. Choose with --welcome-email skip (no e-mail: sends \
-                 skip_verify_email) or --welcome-email send, or add a `verified` column; \
-                 --dry-run counts the people who would be mailed",
-                args.file.display()
+                "{}: {n} row(s) (row {}{more}) have a name and an e-mail address and no `verified` or \
+                 `skip_verify_email` value: each one that creates a user makes Zendesk send that person \
+                 a welcome e-mail, so up to {n} people would be mailed (rows that update someone mail \
+                 nobody). Nothing was sent. Choose with --welcome-email skip (sends skip_verify_email) \
+                 or --welcome-email send, or fill a `verified` or `skip_verify_email` column; \
+                 --dry-run counts exactly who would be mailed",
+                args.file.display(),
+                if n == 1 { first.to_string() } else { some.join(", ") }
             )));
         }
     }

@@ -179,6 +179,9 @@ pub struct RowChecker<'a> {
     unique: Vec<(u8, &'static str, usize)>,
     /// The key columns in order of preference, with their cell index.
     keys: Vec<(&'static str, usize)>,
+    /// API column names whose header in the file reads otherwise, with that header: messages
+    /// name both (`restriction (ticket_restriction)`).
+    shown: HashMap<String, String>,
 }
 
 impl<'a> RowChecker<'a> {
@@ -211,6 +214,11 @@ impl<'a> RowChecker<'a> {
                 .key_columns()
                 .iter()
                 .filter_map(|c| mapped.index_of(c).map(|i| (*c, i)))
+                .collect(),
+            shown: mapped
+                .mapped()
+                .filter(|c| !c.raw.trim().eq_ignore_ascii_case(&c.canonical))
+                .map(|c| (c.canonical.clone(), format!("{} ({})", c.raw.trim(), c.canonical)))
                 .collect(),
         }
     }
@@ -284,7 +292,10 @@ impl RowChecker<'_> {
             Ok(payload) if messages.is_empty() => Ok(payload),
             Ok(_) => Err(messages.join("; ")),
             Err(errors) => {
-                messages.extend(errors.iter().map(|e| format!("row {}, {e}", row.number)));
+                messages.extend(errors.iter().map(|e| {
+                    let column = self.shown.get(&e.column).unwrap_or(&e.column);
+                    format!("row {}, {column}: {}", row.number, e.reason)
+                }));
                 Err(messages.join("; "))
             }
         }

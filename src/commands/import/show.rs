@@ -23,7 +23,11 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
     } else {
         "imported"
     };
-    println!("{} rows of {} {verb} in {:.1}s", summary.rows, summary.input, summary.duration_secs);
+    let rows = if summary.rows == 1 { "row" } else { "rows" };
+    println!(
+        "{} {rows} of {} {verb} in {:.1}s",
+        summary.rows, summary.input, summary.duration_secs
+    );
     for (status, n) in &summary.counts {
         println!("  {status:<10} {n:>8}");
     }

@@ -91,6 +91,8 @@ pub struct EngineStats {
     pub too_many_jobs: u64,
     /// Batches whose rows had to be looked up (failed job, lost answer).
     pub recoveries: u64,
+    /// Rows created that Zendesk mails a welcome e-mail.
+    pub welcome_emails: u64,
 }
 
 /// How the engine ended: its counters, and the error that stopped it early, if any.
@@ -356,7 +358,7 @@ pub async fn run<A: Port>(
                     Ok(found) => e.after_lookup(batch, found, report, reporter)?,
                     Err(err) => {
                         for row in &batch.rows {
-                            let msg = format!("unknown: its job's answer was lost and the lookup failed ({err:#}); `zdbulk resume` checks it");
+                            let msg = format!("unknown: its job's answer was lost and the lookup failed ({err:#}); importing the file again finds it if it was written (by id, external_id or e-mail)");
                             e.finish(skipped(row, batch.op, &msg), &batch, None, report, reporter)?;
                         }
                         fatal = Some(err);
@@ -429,5 +431,6 @@ struct Engine<A> {
 }
 
 mod settling;
+pub(crate) use settling::UNFINDABLE;
 use settling::{failed, settle, skipped};
 mod timing;

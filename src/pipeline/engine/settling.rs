@@ -36,6 +36,13 @@ impl<A: Port> Engine<A> {
         report: &mut ReportWriter,
         reporter: &dyn Reporter,
     ) -> anyhow::Result<()> {
+        if o.status == RowStatus::Created && row.is_some_and(|r| r.mails) {
+            self.stats.welcome_emails += 1;
+        }
+        let mut o = o;
+        if o.status == RowStatus::Created && row.is_some_and(unfindable) && o.message.is_none() {
+            o.message = Some(UNFINDABLE.into());
+        }
         if batch.resource == Resource::Memberships {
             if let Some(user_row) = self.links.settled(o) {
                 settle(report, reporter, user_row)?;
@@ -232,7 +239,7 @@ impl<A: Port> Engine<A> {
         for (id, job) in jobs {
             for row in &job.batch.rows {
                 let msg =
-                    format!("unknown: job {id} was in flight and {why}; `zdbulk resume` checks it");
+                    format!("unknown: job {id} was in flight and {why}; it may still finish: importing the file again finds what it wrote (by id, external_id or e-mail)");
                 self.finish(skipped(row, job.batch.op, &msg), &job.batch, None, report, reporter)?;
             }
         }
@@ -278,6 +285,14 @@ impl<A: Port> Engine<A> {
         }
         Ok(())
     }
+}
+
+/// What a created record that no key can find again is told.
+pub(crate) const UNFINDABLE: &str = "no e-mail, external_id or id: a later import cannot find this record again and would create another; add an external_id to import this row again safely";
+
+/// Whether nothing but its name identifies a row's record (names are not unique).
+fn unfindable(r: &PlannedRow) -> bool {
+    r.id.is_none() && r.external_id.is_none() && r.search.is_none()
 }
 
 pub(super) fn settle(
