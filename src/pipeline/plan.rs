@@ -22,6 +22,9 @@ use crate::schema::row::Payload;
 
 pub use crate::resource::Mode;
 
+/// How long a partly filled chunk waits for the reader before it is planned as it is.
+const FILL_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A row that passed validation.
 #[derive(Debug, Clone)]
 pub struct ValidRow {
@@ -84,19 +87,29 @@ pub async fn plan<A: Port>(
         if aborted.load(Ordering::SeqCst) {
             return skip_rest(chunk, &mut batcher, rows, &tx).await;
         }
-        // Take what is ready without waiting; plan a chunk when it is full or input pauses.
+        // Take what is ready; plan a chunk when it is full or input pauses. A reader only a
+        // little behind is waited for a moment: a lookup of a partial chunk costs a request
+        // that a full one would share.
         let next = match rows.try_recv() {
             Ok(r) => Some(r),
             Err(mpsc::error::TryRecvError::Empty) => {
-                if !chunk.is_empty() {
-                    if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-                        let what = planner.settings.layer.plural();
-                        return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
-                            .await;
+                let waited = match chunk.is_empty() {
+                    true => None,
+                    false => tokio::time::timeout(FILL_WAIT, rows.recv()).await.ok(),
+                };
+                if let Some(r) = waited {
+                    r
+                } else {
+                    if !chunk.is_empty() {
+                        if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
+                            let what = planner.settings.layer.plural();
+                            return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
+                                .await;
+                        }
+                        chunk.clear();
                     }
-                    chunk.clear();
+                    rows.recv().await
                 }
-                rows.recv().await
             }
             Err(mpsc::error::TryRecvError::Disconnected) => None,
         };
