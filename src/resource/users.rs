@@ -168,4 +168,13 @@ mod tests {
         assert!(errs[0].to_string().contains("holds 2 values"), "{errs:?}");
         assert!(check_row([(&col, "a@example.com")], rules).is_ok());
     }
+
+    #[test]
+    fn roles_are_read_in_any_case_with_a_space_or_underscore_for_the_hyphen() {
+        for cell in ["End user", "end_user", "END-USER"] {
+            let p = check(&[("name", "A"), ("role", cell)], Mode::Upsert).unwrap();
+            assert_eq!(p.body["role"], "end-user", "{cell}");
+        }
+        assert!(check(&[("name", "A"), ("role", "enduser x")], Mode::Upsert).is_err());
+    }
 }

@@ -184,6 +184,16 @@ pub fn is_email(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>')
 }
 
+/// Whether a cell names `word` of a fixed set: any case, and a space or `_` for its `-`
+/// (`End user`, `end_user` and `END-USER` are `end-user`).
+fn same_word(word: &str, cell: &str) -> bool {
+    word.len() == cell.len()
+        && word
+            .bytes()
+            .zip(cell.bytes())
+            .all(|(w, c)| w.eq_ignore_ascii_case(&c) || (w == b'-' && (c == b' ' || c == b'_')))
+}
+
 /// How a row is checked: the resource, the mode and what empty cells mean.
 #[derive(Clone, Copy)]
 pub struct RowRules<'l> {
@@ -303,7 +313,7 @@ pub fn check_row<'c, 's: 'c>(
                 Some(_) => {}
                 None => error(column, format!("'{trimmed}' is not true/false, yes/no or 1/0")),
             },
-            Kind::OneOf(words) => match words.iter().find(|w| w.eq_ignore_ascii_case(trimmed)) {
+            Kind::OneOf(words) => match words.iter().find(|w| same_word(w, trimmed)) {
                 Some(w) => {
                     if column == "role" {
                         out.seen.role = Some(w);

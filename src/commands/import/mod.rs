@@ -255,17 +255,25 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
     }
 
     // Definitions: a file (validate --fields, no network) or the account's.
-    let (target, client, schema): (Option<Target>, Option<Client>, Schema) =
-        match (&args.fields, validate) {
-            (Some(defs), true) => (None, None, read_definitions(defs)?),
-            _ => {
-                let target = resolve_target(&args.target, &cwd).await?;
-                warnings.extend(target.warnings.iter().cloned());
-                let client = target.client(args.max_rpm)?;
-                let schema = account_schema(&client, layer).await?;
-                (Some(target), Some(client), schema)
-            }
-        };
+    let (target, client, schema): (Option<Target>, Option<Client>, Schema) = match (
+        &args.fields,
+        validate,
+    ) {
+        (Some(defs), true) => (None, None, read_definitions(defs)?),
+        _ => {
+            let target = resolve_target(&args.target, &cwd).await.map_err(|e| {
+                    if validate {
+                        e.context("validate checks against an account, or offline with --fields DEFS (a definitions file)")
+                    } else {
+                        e
+                    }
+                })?;
+            warnings.extend(target.warnings.iter().cloned());
+            let client = target.client(args.max_rpm)?;
+            let schema = account_schema(&client, layer).await?;
+            (Some(target), Some(client), schema)
+        }
+    };
     check_field_columns(layer, &mapped, &schema, &args.file)?;
     if args.strict && !warnings.is_empty() {
         return Err(usage_error(format!(
@@ -337,6 +345,9 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         (counts, run.rows)
     };
     run.rows = rows;
+    if rows == 0 {
+        run.warnings.push(format!("{} has a header but no data rows", args.file.display()));
+    }
     // Warnings that came up while reading (the others were printed before the run).
     for w in &run.warnings {
         eprintln!("warning: {w}");
