@@ -22,12 +22,12 @@ pub fn write_orgs(path: &Path, n: usize) {
 }
 
 /// Six custom user fields of the sample seed, and the people who fill them.
-const USER_COLUMNS: &str =
+pub const USER_COLUMNS: &str =
     "name,email,external_id,verified,user_fields.department,user_fields.employee_number,\
 user_fields.start_date,user_fields.vip,user_fields.badge_code,user_fields.job_title";
 
 /// The cells of person `i` under [`USER_COLUMNS`].
-fn user_cells(i: usize) -> String {
+pub fn user_cells(i: usize) -> String {
     format!(
         "Bench Person {i:07},person{i}@bench.example,bench-user-{i},true,{},{},2023-{:02}-{:02},{},B{:05},{}",
         ["sales", "engineering", "finance", "support_dept"][i % 4],
@@ -46,6 +46,18 @@ pub fn write_users(path: &Path, n: usize) {
     writeln!(w, "{USER_COLUMNS}").unwrap();
     for i in 0..n {
         writeln!(w, "{}", user_cells(i)).unwrap();
+    }
+}
+
+/// The people of [`write_users`], each with a job title they do not have yet, so that an
+/// update changes every row.
+pub fn write_users_retitled(path: &Path, n: usize) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(w, "{USER_COLUMNS}").unwrap();
+    for i in 0..n {
+        let cells = user_cells(i);
+        let (before_title, _) = cells.rsplit_once(',').unwrap();
+        writeln!(w, "{before_title},{}", ["Team Lead", "Director", "Consultant"][i % 3]).unwrap();
     }
 }
 

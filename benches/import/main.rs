@@ -2,8 +2,9 @@
 //! sandbox at `--time-scale 1` (the client's timers do not scale, so only real time gives
 //! real figures). Run all with `cargo bench --bench import`, or one with
 //! `cargo bench --bench import -- create-10s` (scenarios: create-10s, create-1s, upsert,
-//! users-create-10s, users-create-1s, users-upsert, users-memberships, validate-1m, and, not
-//! run by default for they take long, memory and memory-users). Figures go to stdout;
+//! users-create-10s, users-create-1s, users-upsert, users-memberships, users-update,
+//! users-delete, users-rerun, validate-1m, and, not run by default for they take long, memory
+//! and memory-users). Figures go to stdout;
 //! `docs/performance.md` records them.
 //!
 //! Modules: `server` (the sandbox on its own thread), `run` (zdbulk in-process or as a
@@ -20,11 +21,11 @@ mod validate;
 
 use zdbulk_sandbox::SandboxConfig;
 
-use crate::files::write_members;
+use crate::files::{write_members, write_users_retitled};
 use crate::memory::memory;
 use crate::run::{import_child, validate_child};
 use crate::scenario::{import, Scenario};
-use crate::seeds::seed_with_orgs;
+use crate::seeds::{seed_with_orgs, seed_with_users};
 use crate::validate::validate_1m;
 
 fn main() {
@@ -70,8 +71,35 @@ fn main() {
             resource: "users",
             write: write_members,
             seed: seed_with_orgs(),
+            writes: true,
         };
         import(scenario, SandboxConfig::default(), 45_000, "create", 10.0);
+    }
+    // The other modes for users, each on 45,000 people the seed has already created (so the
+    // figures count only the measured import), with 1 s jobs so that the requests bind.
+    if run("users-update") {
+        // Every row has a new job title: a lookup and an update_many job per 100 rows.
+        let scenario = Scenario {
+            write: write_users_retitled,
+            seed: seed_with_users(45_000),
+            ..Scenario::users("users-update")
+        };
+        import(scenario, fast_jobs(), 45_000, "update", 1.0);
+    }
+    if run("users-delete") {
+        // A lookup and a destroy_many job per 100 rows.
+        let scenario =
+            Scenario { seed: seed_with_users(45_000), ..Scenario::users("users-delete") };
+        import(scenario, fast_jobs(), 45_000, "delete", 1.0);
+    }
+    if run("users-rerun") {
+        // The create file imported again as it is: every row unchanged, lookups only.
+        let scenario = Scenario {
+            seed: seed_with_users(45_000),
+            writes: false,
+            ..Scenario::users("users-rerun")
+        };
+        import(scenario, fast_jobs(), 45_000, "upsert", 1.0);
     }
     if run("validate-1m") {
         validate_1m();

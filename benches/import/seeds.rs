@@ -3,6 +3,8 @@
 use serde_json::Value;
 use zdbulk_sandbox::SAMPLE_SEED;
 
+use crate::files::{user_cells, USER_COLUMNS};
+
 /// Organizations a membership scenario's people belong to, created by the seed.
 pub const MEMBER_ORGS: usize = 20;
 
@@ -27,5 +29,36 @@ pub fn seed_with_nine_user_fields() -> String {
         {"key": "contract_end", "title": "Contract end", "type": "date"}
     ]);
     seed["user_fields"].as_array_mut().unwrap().extend(extra.as_array().unwrap().iter().cloned());
+    seed.to_string()
+}
+
+/// The sample seed plus the `n` people of [`crate::files::write_users`], stored as its create
+/// import would store them, so that an update, delete or re-run scenario starts from them
+/// without spending requests (or the first rate window) on creating them.
+pub fn seed_with_users(n: usize) -> String {
+    let mut seed: Value = serde_json::from_str(SAMPLE_SEED).unwrap();
+    let columns: Vec<&str> = USER_COLUMNS.split(',').collect();
+    let users: Vec<Value> = (0..n)
+        .map(|i| {
+            let cells = user_cells(i);
+            let mut user = serde_json::Map::new();
+            let mut fields = serde_json::Map::new();
+            for (column, cell) in columns.iter().zip(cells.split(',')) {
+                // The values the client sends: numbers and booleans typed, the rest text.
+                let value = match *column {
+                    "verified" | "user_fields.vip" => Value::Bool(cell == "true"),
+                    "user_fields.employee_number" => cell.parse::<u64>().unwrap().into(),
+                    _ => cell.into(),
+                };
+                match column.strip_prefix("user_fields.") {
+                    Some(key) => fields.insert(key.into(), value),
+                    None => user.insert((*column).into(), value),
+                };
+            }
+            user.insert("user_fields".into(), fields.into());
+            user.into()
+        })
+        .collect();
+    seed["users"] = Value::Array(users);
     seed.to_string()
 }
