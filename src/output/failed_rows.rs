@@ -97,7 +97,7 @@ impl FailedRows {
             FailedFormat::Csv => {
                 let csv_err =
                     |source: csv::Error| FailedRowsError::Csv { path: self.path.clone(), source };
-                let file = File::create(&self.path).map_err(|e| csv_err(e.into()))?;
+                let file = super::private::create(&self.path).map_err(|e| csv_err(e.into()))?;
                 // Flexible: a row with more cells than the header keeps them all (after the
                 // error column), rather than losing them or failing the file.
                 let mut w =
@@ -192,7 +192,13 @@ impl FailedRows {
                 .map_err(|e| FailedRowsError::Csv { path: path.clone(), source: e.into() })?,
             Sink::Xlsx(mut wb, _) => wb
                 .save(&path)
-                .map_err(|source| FailedRowsError::Xlsx { path: path.clone(), source })?,
+                .map_err(|source| FailedRowsError::Xlsx { path: path.clone(), source })
+                .and_then(|()| {
+                    super::private::restrict(&path).map_err(|e| FailedRowsError::Xlsx {
+                        path: path.clone(),
+                        source: rust_xlsxwriter::XlsxError::IoError(e),
+                    })
+                })?,
         }
         Ok(Some(path))
     }

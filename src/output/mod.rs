@@ -5,8 +5,10 @@
 //! - [`report`][]: `report.csv`, every row exactly once, in input order, with bounded memory.
 //! - [`failed_rows`][]: `failed.csv` / `failed.xlsx`, original columns plus `zdbulk_error`.
 //! - [`summary`][]: `summary.json`.
+//! - [`private`][]: run directories 0700 and their files 0600.
 
 pub mod failed_rows;
+pub mod private;
 pub mod report;
 pub mod summary;
 

@@ -68,7 +68,7 @@ impl ReportWriter {
     pub fn create(dir: &Path, failed: FailedRows) -> Result<ReportWriter, ReportError> {
         let path = dir.join("report.csv");
         let wrap = |source: csv::Error| ReportError::Write { path: path.clone(), source };
-        let file = File::create(&path).map_err(|e| wrap(e.into()))?;
+        let file = super::private::create(&path).map_err(|e| wrap(e.into()))?;
         let mut report = ReportWriter {
             path,
             file: BufWriter::with_capacity(1 << 16, file),

@@ -57,6 +57,6 @@ impl Summary {
     /// Writes `summary.json` in `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("summary.json"), json)
+        super::private::write(&dir.join("summary.json"), &json)
     }
 }

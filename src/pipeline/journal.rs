@@ -4,7 +4,7 @@
 //! when they come, each line synced to disk before the run goes on: after a crash the journal
 //! says, for every batch, whether it may have reached Zendesk.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -112,7 +112,7 @@ impl Journal {
     /// Opens (creating or appending to) `journal.ndjson` in `dir`.
     pub fn open(dir: &Path) -> Result<Journal, JournalError> {
         let path = dir.join("journal.ndjson");
-        let file = OpenOptions::new()
+        let file = crate::output::private::options()
             .create(true)
             .append(true)
             .open(&path)
@@ -187,8 +187,10 @@ mod tests {
         j.append(&batch).unwrap();
         j.append(&Entry::Job { batch: 1, job_id: "V3-1".into() }).unwrap();
         drop(j);
-        let mut f =
-            OpenOptions::new().append(true).open(dir.path().join("journal.ndjson")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("journal.ndjson"))
+            .unwrap();
         f.write_all(b"{\"type\":\"results\",\"bat").unwrap();
         let entries = Journal::read(dir.path()).unwrap();
         assert_eq!(entries, vec![batch, Entry::Job { batch: 1, job_id: "V3-1".into() }]);

@@ -517,3 +517,28 @@ async fn strict_refuses_a_file_with_warnings_and_names_them() {
     let found = sb.api().get("/api/v2/organizations/search.json?external_id=sg-1").await;
     assert_eq!(found.body["organizations"][0]["name"], "Société Générale");
 }
+
+/// The run directory holds the customer's data: 0700, its files 0600 (issue 8).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_directories_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "name,external_id\nAcme,a-1\nBad|Name,b-2\n").unwrap();
+    let (code, stderr, _) =
+        run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let dir = tmp.path().join("run-1");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        names.push(path.file_name().unwrap().to_string_lossy().to_string());
+    }
+    names.sort();
+    assert_eq!(names, ["failed.csv", "journal.ndjson", "report.csv", "summary.json"]);
+}

@@ -113,7 +113,7 @@ fn run_dir(args: &ImportArgs, cwd: &Path) -> anyhow::Result<PathBuf> {
             dir.display()
         )));
     }
-    std::fs::create_dir_all(&dir)
+    crate::output::private::create_dir(&dir)
         .with_context(|| format!("failed to create the run directory {}", dir.display()))?;
     Ok(dir)
 }
