@@ -541,4 +541,8 @@ async fn run_directories_are_private() {
     }
     names.sort();
     assert_eq!(names, ["failed.csv", "journal.ndjson", "report.csv", "summary.json"]);
+    // The journal's last line says how the run ended.
+    let journal = std::fs::read_to_string(dir.join("journal.ndjson")).unwrap();
+    let last: Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    assert_eq!((last["type"].as_str(), last["exit_code"].as_u64()), (Some("finish"), Some(1)));
 }

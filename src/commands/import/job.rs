@@ -141,10 +141,7 @@ pub(super) async fn import_rows(
         (None, Ok(())) => None,
     };
     let stats = client.stats();
-    journal.append(&Entry::Finish {
-        exit_code: if fatal.is_some() { 3 } else { 0 },
-        at: chrono::Utc::now().to_rfc3339(),
-    })?;
+    // The `finish` line is written by the caller, once the exit code is known.
     Ok(RunResult {
         rows,
         requests: stats.requests,

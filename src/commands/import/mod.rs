@@ -24,6 +24,7 @@ use crate::output::summary::Summary;
 use crate::output::RowStatus;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::Interrupted;
+use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::plan::Mode;
 use crate::port::BulkImportsDisabled;
 use crate::resource::{layer, Layer};
@@ -364,6 +365,13 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         None if failures > 0 => ExitStatus::RowsFailed,
         None => ExitStatus::Success,
     };
+    if !offline {
+        // The run's last journal line, with the exit code the run ends with.
+        Journal::open(&dir)?.append(&Entry::Finish {
+            exit_code: status.code(),
+            at: chrono::Utc::now().to_rfc3339(),
+        })?;
+    }
     let summary = Summary {
         resource: args.resource.cli_name().into(),
         input: args.file.display().to_string(),
