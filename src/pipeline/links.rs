@@ -19,6 +19,8 @@ struct Held {
     pending: usize,
     added: Vec<String>,
     failed: Vec<String>,
+    /// Memberships not sent (the run stopped first), by organization.
+    unsent: Vec<String>,
 }
 
 /// Rows held for their links, and the membership batches being filled.
@@ -70,7 +72,9 @@ impl Links {
             };
             full.extend(self.batcher.push(Op::Create, row));
         }
-        let held = Held { outcome, original, pending: wanted.len(), added: vec![], failed: vec![] };
+        let pending = wanted.len();
+        let held =
+            Held { outcome, original, pending, added: vec![], failed: vec![], unsent: vec![] };
         self.held.insert(held.outcome.seq, held);
         (None, full)
     }
@@ -87,6 +91,7 @@ impl Links {
         held.pending = held.pending.saturating_sub(1);
         match o.status {
             RowStatus::Created => held.added.push(o.key),
+            RowStatus::Skipped => held.unsent.push(o.key),
             _ => held.failed.push(format!(
                 "'{}' ({})",
                 o.key,
@@ -130,6 +135,18 @@ fn finish(h: Held) -> RowOutcome {
             "user {} is in Zendesk, but could not join organization {}",
             o.zendesk_id.unwrap_or_default(),
             h.failed.join("; ")
+        ));
+        o.original = Some(h.original);
+        return o;
+    }
+    if !h.unsent.is_empty() {
+        let done = o.status.as_str();
+        let named = h.unsent.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+        o.status = RowStatus::Skipped;
+        o.error_code = Some("MembershipsNotSent".into());
+        o.message = Some(format!(
+            "user {} was {done}, but organization {named} was not joined: the run stopped first; import the row again to add it",
+            o.zendesk_id.unwrap_or_default()
         ));
         o.original = Some(h.original);
         return o;

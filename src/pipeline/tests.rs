@@ -218,7 +218,7 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
     let mut journal = Journal::open(dir.path()).unwrap();
     let n = rows.len();
     let (row_tx, row_rx) = mpsc::channel(64);
-    let (_interrupt_tx, interrupt) = tokio::sync::watch::channel(false);
+    let (_interrupt_tx, interrupt) = tokio::sync::watch::channel(0);
     let stop = engine::Stop { interrupt, aborted: Default::default() };
     let (plan_tx, plan_rx) = mpsc::channel(8);
     let planner = tokio::spawn(plan::plan(
@@ -484,7 +484,7 @@ async fn polls_with(
             .unwrap();
     }
     drop(plan_tx);
-    let (_interrupt_tx, interrupt) = tokio::sync::watch::channel(false);
+    let (_interrupt_tx, interrupt) = tokio::sync::watch::channel(0);
     let stop = engine::Stop { interrupt, aborted: Default::default() };
     let settings = EngineSettings { max_jobs: window, ..Default::default() };
     let end = engine::run(api.clone(), settings, plan_rx, &mut report, &mut journal, &Silent, stop)

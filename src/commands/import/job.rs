@@ -104,10 +104,11 @@ pub(super) async fn import_rows(
     };
     let planner =
         tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
-    let (interrupt_tx, interrupt) = watch::channel(false);
+    let (interrupt_tx, interrupt) = watch::channel(0u32);
     let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = interrupt_tx.send(true);
+        // Ctrl-C and SIGTERM (what `timeout` and CI systems send) stop the run alike.
+        while stop_signal().await {
+            interrupt_tx.send_modify(|n| *n += 1);
         }
     });
     let progress = Progress::new(0, args.quiet);
@@ -152,4 +153,23 @@ pub(super) async fn import_rows(
         warnings,
         fatal,
     })
+}
+
+/// Waits for the next Ctrl-C or SIGTERM; `false` when signals cannot be watched.
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.is_ok(),
+            r = term.recv() => r.is_some(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }

@@ -128,8 +128,9 @@ type Polled = anyhow::Result<Vec<(String, JobState)>>;
 /// How the run is told to stop early, and tells the planner it stopped.
 #[derive(Clone)]
 pub struct Stop {
-    /// Set to true to interrupt the run (Ctrl-C).
-    pub interrupt: tokio::sync::watch::Receiver<bool>,
+    /// How many times the run was interrupted (Ctrl-C, SIGTERM): once, it stops submitting
+    /// and follows the jobs in flight to their end; twice, it stops at once.
+    pub interrupt: tokio::sync::watch::Receiver<u32>,
     /// Set by the engine when the run stops early: the planner then settles every row it
     /// still gets as `skipped` instead of planning it.
     pub aborted: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -171,10 +172,15 @@ pub async fn run<A: Port>(
     let mut input_open = true;
     let mut fatal: Option<anyhow::Error> = None;
     let mut to_send: Vec<(u64, Batch, Value)> = Vec::new();
+    // Interrupted once: nothing more is sent, the jobs in flight are followed to their end.
+    let mut draining = false;
 
     loop {
         // Fill the window: batches to re-send first, then new ones.
-        while fatal.is_none() && e.in_flight.len() + submitting.len() + to_send.len() < e.window {
+        while fatal.is_none()
+            && !draining
+            && e.in_flight.len() + submitting.len() + to_send.len() < e.window
+        {
             let batch = match e.retry.pop_front() {
                 Some(b) => b,
                 None if input_open => match rx.try_recv() {
@@ -246,16 +252,29 @@ pub async fn run<A: Port>(
             );
         }
 
-        // An interrupt (Ctrl-C) stops the run like a dead API does, but exits 130.
-        if fatal.is_none() && *stop.interrupt.borrow_and_update() {
-            reporter.on_wait("interrupted; settling the rows in flight");
-            e.abandon_in_flight(report, reporter, "the run was interrupted")?;
+        // The first interrupt (Ctrl-C, SIGTERM) stops sending and lets the jobs in flight end,
+        // so their rows are reported with what the jobs did; a second one stops at once, like
+        // a dead API, leaving those rows unknown. Either way the run exits 130.
+        let presses = *stop.interrupt.borrow_and_update();
+        if fatal.is_none() && presses >= 2 {
+            reporter.on_wait("interrupted again; stopping without waiting for the jobs in flight");
+            e.abandon_in_flight(report, reporter, "the run was interrupted twice")?;
             fatal = Some(Interrupted.into());
+        } else if fatal.is_none() && presses == 1 && !draining {
+            draining = true;
+            stop.aborted.store(true, std::sync::atomic::Ordering::SeqCst);
+            let n = e.in_flight.len() + submitting.len();
+            reporter.on_wait(&format!(
+                "interrupted: waiting for the {n} jobs in flight to finish (Ctrl-C again to stop at once)"
+            ));
         }
         let idle = submitting.is_empty()
             && recovering.is_empty()
             && polling.is_none()
             && e.linking.is_empty();
+        if draining && fatal.is_none() && idle && e.in_flight.is_empty() {
+            fatal = Some(Interrupted.into());
+        }
         let linked = e.links.is_empty();
         if e.in_flight.is_empty()
             && e.retry.is_empty()
@@ -276,8 +295,10 @@ pub async fn run<A: Port>(
         }
 
         let poll_at = e.next_poll_at();
-        let can_take =
-            fatal.is_none() && input_open && e.in_flight.len() + submitting.len() < e.window;
+        let can_take = fatal.is_none()
+            && !draining
+            && input_open
+            && e.in_flight.len() + submitting.len() < e.window;
         tokio::select! {
             Some((batch_no, batch, result)) = submitting.next() => {
                 match result {
