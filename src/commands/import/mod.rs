@@ -401,7 +401,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
     match run.fatal {
         Some(err) if status == ExitStatus::Interrupted => {
             drop(err);
-            eprintln!("{}", finish_hint(&args, &dir));
+            eprintln!("{}", show::finish_hint(&args, &dir));
             Ok(status)
         }
         Some(err) if err.downcast_ref::<BulkImportsDisabled>().is_some() => {
@@ -413,7 +413,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
                      Bulk user imports are switched off on an account until Zendesk support enables them: ask them to enable data (bulk user) imports for this account, then import the failed file. \
                      Or import the failed file with --one-at-a-time: one request a row, one a second, so {left} rows take about {}",
                     dir.join("report.csv").display(),
-                    duration_words(left as u64)
+                    show::duration_words(left as u64)
                 ),
             ))
         }
@@ -425,67 +425,6 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             ),
         )),
         None => Ok(status),
-    }
-}
-
-/// What an interrupted run says: every row has a line, and the exact command that imports the
-/// rows it did not do (the failed file holds them, and only them once the jobs in flight ran to
-/// their end).
-fn finish_hint(args: &ImportArgs, dir: &Path) -> String {
-    let report = dir.join("report.csv");
-    let failed =
-        ["failed.csv", "failed.xlsx"].map(|f| dir.join(f)).into_iter().find(|p| p.exists());
-    let Some(failed) = failed else {
-        return format!("interrupted: every row was done; the report is {}", report.display());
-    };
-    let mut command = format!(
-        "zdbulk import {} {}",
-        args.resource.cli_name(),
-        quoted(&failed.display().to_string())
-    );
-    let t = &args.target;
-    if t.sandbox {
-        command.push_str(" --sandbox");
-    } else if let Some(s) = &t.subdomain {
-        command.push_str(&format!(" --subdomain {}", quoted(s)));
-    } else if let Some(u) = &t.url {
-        command.push_str(&format!(" --url {}", quoted(u)));
-    }
-    if args.mode != ImportMode::Upsert {
-        command.push_str(&format!(" --mode {}", mode_of(args.mode).as_str()));
-    }
-    if let Some(w) = args.welcome_email {
-        command.push_str(match w {
-            crate::cli::WelcomeEmail::Send => " --welcome-email send",
-            crate::cli::WelcomeEmail::Skip => " --welcome-email skip",
-        });
-    }
-    if args.one_at_a_time {
-        command.push_str(" --one-at-a-time");
-    }
-    format!(
-        "interrupted: every row has a line in {}; the rows not done are in {}. To finish, run:\n  {command}",
-        report.display(),
-        failed.display()
-    )
-}
-
-/// A shell word: as it is when it holds nothing a shell would read, else in single quotes.
-fn quoted(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// `secs` seconds in words: `45 s`, `12 min`, `3 h 20 min`.
-fn duration_words(secs: u64) -> String {
-    match secs {
-        0..=59 => format!("{secs} s"),
-        60..=3599 => format!("{} min", secs.div_ceil(60)),
-        _ => format!("{} h {} min", secs / 3600, (secs % 3600).div_ceil(60)),
     }
 }
 

@@ -1,7 +1,9 @@
-//! The final summary a user sees: a table, or `summary.json` on stdout with `--json`.
+//! What a user sees at the end of a run: the summary table (or `summary.json` on stdout with
+//! `--json`), and after an interruption the command that finishes the run.
 
 use std::path::Path;
 
+use crate::cli::{ImportArgs, ImportMode};
 use crate::output::summary::Summary;
 
 /// Prints the summary table (or JSON), and where the report and failed rows are.
@@ -48,5 +50,66 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
         if p.exists() {
             println!("failed rows: {} (fix them and import this file again)", p.display());
         }
+    }
+}
+
+/// What an interrupted run says: every row has a line, and the exact command that imports the
+/// rows it did not do (the failed file holds them, and only them once the jobs in flight ran to
+/// their end).
+pub fn finish_hint(args: &ImportArgs, dir: &Path) -> String {
+    let report = dir.join("report.csv");
+    let failed =
+        ["failed.csv", "failed.xlsx"].map(|f| dir.join(f)).into_iter().find(|p| p.exists());
+    let Some(failed) = failed else {
+        return format!("interrupted: every row was done; the report is {}", report.display());
+    };
+    let mut command = format!(
+        "zdbulk import {} {}",
+        args.resource.cli_name(),
+        quoted(&failed.display().to_string())
+    );
+    let t = &args.target;
+    if t.sandbox {
+        command.push_str(" --sandbox");
+    } else if let Some(s) = &t.subdomain {
+        command.push_str(&format!(" --subdomain {}", quoted(s)));
+    } else if let Some(u) = &t.url {
+        command.push_str(&format!(" --url {}", quoted(u)));
+    }
+    if args.mode != ImportMode::Upsert {
+        command.push_str(&format!(" --mode {}", super::mode_of(args.mode).as_str()));
+    }
+    if let Some(w) = args.welcome_email {
+        command.push_str(match w {
+            crate::cli::WelcomeEmail::Send => " --welcome-email send",
+            crate::cli::WelcomeEmail::Skip => " --welcome-email skip",
+        });
+    }
+    if args.one_at_a_time {
+        command.push_str(" --one-at-a-time");
+    }
+    format!(
+        "interrupted: every row has a line in {}; the rows not done are in {}. To finish, run:\n  {command}",
+        report.display(),
+        failed.display()
+    )
+}
+
+/// A shell word: as it is when it holds nothing a shell would read, else in single quotes.
+fn quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// `secs` seconds in words: `45 s`, `12 min`, `3 h 20 min`.
+pub fn duration_words(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h {} min", secs / 3600, (secs % 3600).div_ceil(60)),
     }
 }
