@@ -50,6 +50,15 @@ pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: &str) -> RowOu
         }
         o.error_code = text(item.get("error")).or_else(|| Some("Failed".into()));
         o.message = text(item.get("details")).or_else(|| text(item.get("description")));
+        // A create that meets a record with the same key: re-running a `--mode create` import
+        // (instead of finishing it) is the usual cause, and an upsert is the way out.
+        if op == Op::Create {
+            if let Some(m) = o.message.as_mut().filter(|m| m.contains("already")) {
+                m.push_str(
+                    " (it exists already: import the row with --mode upsert, the default, to update it instead)",
+                );
+            }
+        }
         o.zendesk_id = row.id;
         o.original = Some(row.original.clone());
         return o;
@@ -132,6 +141,19 @@ mod tests {
         );
         assert_eq!(failed.zendesk_id, Some(101), "the failed item's id is not trusted");
         assert_eq!(failed.original, Some(vec!["n1".to_string()]));
+    }
+
+    #[test]
+    fn a_create_that_meets_an_existing_record_points_to_upsert() {
+        let batch = Batch { resource: Resource::Organizations, op: Op::Create, rows: vec![row(0)] };
+        let item = json!({"index": 0, "error": "DuplicateValue", "details": "Name: has already been taken"});
+        let r = reconcile(&batch, "V3-9", &JobEnd::Completed(vec![item]));
+        let message = r.outcomes[0].message.clone().unwrap();
+        assert!(
+            message.starts_with("Name: has already been taken (it exists already"),
+            "{message}"
+        );
+        assert!(message.contains("--mode upsert"), "{message}");
     }
 
     #[test]
