@@ -310,6 +310,28 @@ async fn lost_answers_and_failed_jobs_lose_no_row_and_create_nothing_twice() {
     assert_eq!(a.creates_applied, 60, "no organization created twice");
 }
 
+/// An update job that fails after applying part of its items: the rows it applied are found
+/// applied by lookup and reported updated; the rest are sent again; none is reported failed.
+#[tokio::test]
+async fn a_failed_update_job_that_applied_part_of_its_items_is_checked_before_anything_is_resent() {
+    let fake = Fake::default();
+    let rows: Vec<RowIn> =
+        (0..30).map(|i| row(i, &format!("Org {i}"), Some(&format!("x{i}")), "old")).collect();
+    import(&fake, Mode::Create, rows).await;
+    let updates_before = fake.0.lock().unwrap().submits;
+    // The next update job (10 rows a job) fails after doing its first item; so does a lost answer.
+    fake.0.lock().unwrap().fail = vec![updates_before + 1];
+    fake.0.lock().unwrap().lose = vec![updates_before + 2];
+    let rows: Vec<RowIn> =
+        (0..30).map(|i| row(i, &format!("Org {i}"), Some(&format!("x{i}")), "new")).collect();
+    let (lines, _) = import(&fake, Mode::Upsert, rows).await;
+    assert_eq!(statuses(&lines), vec!["updated"; 30], "{lines:?}");
+    let confirmed = lines.iter().filter(|l| l[7].contains("confirmed by lookup")).count();
+    assert!(confirmed >= 1, "the applied item is confirmed, not re-sent: {lines:?}");
+    let a = fake.0.lock().unwrap();
+    assert!(a.orgs.values().all(|o| o["notes"] == "new"));
+}
+
 #[tokio::test]
 async fn per_item_failures_are_reported_with_their_rows() {
     let fake = Fake::default();
