@@ -60,6 +60,18 @@ pub enum Entry {
         /// The job's results, in request order (empty when it failed).
         results: Vec<Value>,
     },
+    /// Rows whose fate was unknown (failed job, lost answer), looked up: the records found,
+    /// by data-row position. A record found for a create was made by this run (`undo` reads it).
+    Found {
+        /// The resource (`organizations`, `users`, `organization_memberships`).
+        resource: String,
+        /// create, update, upsert or delete.
+        op: String,
+        /// The rows' 0-based data-row positions.
+        seqs: Vec<usize>,
+        /// The id found for each row (`null`: none).
+        ids: Vec<Option<u64>>,
+    },
     /// The run ended.
     Finish {
         /// The exit code.

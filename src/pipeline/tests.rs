@@ -302,9 +302,22 @@ async fn lost_answers_and_failed_jobs_lose_no_row_and_create_nothing_twice() {
     }
     let rows: Vec<RowIn> =
         (0..60).map(|i| row(i, &format!("Org {i}"), Some(&format!("x{i}")), "n")).collect();
-    let (lines, _) = import(&fake, Mode::Upsert, rows).await;
+    let (lines, journal) = import(&fake, Mode::Upsert, rows).await;
     assert_eq!(lines.len(), 60);
     assert_eq!(statuses(&lines), vec!["created"; 60], "{lines:?}");
+    // What the lookups found is in the journal: the ids of rows confirmed after a lost answer.
+    let found: Vec<u64> = journal
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Found { ids, .. } => Some(ids.iter().flatten().copied().collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(!found.is_empty(), "{journal:?}");
+    for line in lines.iter().filter(|l| l[7].contains("confirmed by lookup")) {
+        assert!(found.contains(&line[4].parse().unwrap()), "{line:?} is journaled");
+    }
     let a = fake.0.lock().unwrap();
     assert_eq!(a.orgs.len(), 60);
     assert_eq!(a.creates_applied, 60, "no organization created twice");

@@ -376,7 +376,18 @@ pub async fn run<A: Port>(
             }
             Some((batch, result)) = recovering.next() => {
                 match result {
-                    Ok(found) => e.after_lookup(batch, found, report, reporter)?,
+                    Ok(found) => {
+                        journal.write(&Entry::Found {
+                            resource: layer(batch.resource).plural().into(),
+                            op: batch.op.as_str().into(),
+                            seqs: batch.rows.iter().map(|r| r.seq).collect(),
+                            ids: found
+                                .iter()
+                                .map(|f| f.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64))
+                                .collect(),
+                        })?;
+                        e.after_lookup(batch, found, report, reporter)?
+                    }
                     Err(err) => {
                         for row in &batch.rows {
                             let msg = format!("unknown: its job's answer was lost and the lookup failed ({err:#}); importing the file again finds it if it was written (by id, external_id or e-mail)");
