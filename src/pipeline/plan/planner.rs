@@ -1,206 +1,30 @@
-//! Planning: what each valid row needs. References to other records (a user's
-//! organizations) are resolved to ids; existing records are looked up (by id, by external id
-//! with `show_many`, 100 a request, else by the resource's search column) and only what
-//! changes is sent; rows whose values already match are settled `unchanged` with no request.
-//! Resources with a bulk create-or-update (users) send rows the lookup cannot tell apart
-//! straight to it.
+//! The planner of one chunk of rows: references resolved, existing records looked up, and for
+//! each row a decision — send it with an operation, or settle it (unchanged, invalid, not
+//! found, a conflict) without a request.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::api::{find_records, Port, RowKeys};
-use super::batch::{Batcher, Op, PlannedRow, MAX_BATCH};
-use super::diff::would_change;
-use super::engine::PlanMsg;
-use super::refs::Refs;
+use super::{send, Mode, PlanSettings, ValidRow};
 use crate::output::{Action, RowOutcome, RowStatus};
-use crate::resource::{how_named, layer, payload_key, Layer, Resource, UpsertStyle};
+use crate::pipeline::api::{find_records, Port, RowKeys};
+use crate::pipeline::batch::{Batcher, Op, PlannedRow};
+use crate::pipeline::diff::would_change;
+use crate::pipeline::engine::PlanMsg;
+use crate::pipeline::refs::Refs;
+use crate::resource::{how_named, layer, payload_key, Layer, UpsertStyle};
 use crate::schema::row::Payload;
-
-pub use crate::resource::Mode;
-
-/// How long a partly filled chunk waits for the reader before it is planned as it is.
-const FILL_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// A row that passed validation.
-#[derive(Debug, Clone)]
-pub struct ValidRow {
-    /// 0-based data-row position.
-    pub seq: usize,
-    /// The row number the user sees.
-    pub row: usize,
-    /// What the report calls the row.
-    pub key: String,
-    /// The checked payload.
-    pub payload: Payload,
-    /// The original cells.
-    pub original: Vec<String>,
-}
-
-/// What the reader hands the planner.
-#[derive(Debug)]
-pub enum RowIn {
-    /// A row to plan.
-    Valid(ValidRow),
-    /// A row already settled (invalid).
-    Settled(RowOutcome),
-}
-
-/// The planner's settings.
-#[derive(Clone)]
-pub struct PlanSettings {
-    /// The resource layer.
-    pub layer: &'static dyn Layer,
-    /// `zdbulk validate` against an account: rows that would be sent or are unchanged are
-    /// `valid`, rows an import would refuse are `invalid`.
-    pub validate: bool,
-    /// Counts rows planned to create a user with an e-mail address that neither `verified`
-    /// nor `skip_verify_email` decides: Zendesk would mail them.
-    pub welcome_emails: Arc<AtomicUsize>,
-    /// Tags that checkbox fields add on their own (ignored when tags are compared).
-    pub checkbox_tags: Arc<[String]>,
-    /// The import mode.
-    pub mode: Mode,
-    /// Plan and report, send nothing.
-    pub dry_run: bool,
-    /// Rows per job.
-    pub batch_size: usize,
-}
-
-/// Plans every row from `rows` and sends outcomes and batches to `tx`. Once `aborted` is
-/// set (the run stopped early), every row still to plan is settled `skipped`.
-pub async fn plan<A: Port>(
-    api: A,
-    settings: PlanSettings,
-    mut rows: mpsc::Receiver<RowIn>,
-    tx: mpsc::Sender<PlanMsg>,
-    aborted: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    let mut batcher = Batcher::new(settings.layer.resource(), settings.batch_size);
-    let to = settings.layer.facts().refs.as_ref().map_or(Resource::Organizations, |r| r.to);
-    let mut planner = Planner { api, settings, refs: Refs::new(to) };
-    let mut chunk: Vec<ValidRow> = Vec::with_capacity(MAX_BATCH);
-    loop {
-        if aborted.load(Ordering::SeqCst) {
-            return skip_rest(chunk, &mut batcher, rows, &tx).await;
-        }
-        // Take what is ready; plan a chunk when it is full or input pauses. A reader only a
-        // little behind is waited for a moment: a lookup of a partial chunk costs a request
-        // that a full one would share.
-        let next = match rows.try_recv() {
-            Ok(r) => Some(r),
-            Err(mpsc::error::TryRecvError::Empty) => {
-                let waited = match chunk.is_empty() {
-                    true => None,
-                    false => tokio::time::timeout(FILL_WAIT, rows.recv()).await.ok(),
-                };
-                if let Some(r) = waited {
-                    r
-                } else {
-                    if !chunk.is_empty() {
-                        if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-                            let what = planner.settings.layer.plural();
-                            return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
-                                .await;
-                        }
-                        chunk.clear();
-                    }
-                    rows.recv().await
-                }
-            }
-            Err(mpsc::error::TryRecvError::Disconnected) => None,
-        };
-        match next {
-            Some(RowIn::Settled(o)) => send(&tx, PlanMsg::Outcome(o)).await?,
-            Some(RowIn::Valid(r)) => {
-                chunk.push(r);
-                if chunk.len() >= MAX_BATCH {
-                    if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-                        let what = planner.settings.layer.plural();
-                        return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
-                            .await;
-                    }
-                    chunk.clear();
-                }
-            }
-            None => break,
-        }
-    }
-    if !chunk.is_empty() {
-        if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-            let what = planner.settings.layer.plural();
-            return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted).await;
-        }
-    }
-    for batch in batcher.drain() {
-        send(&tx, PlanMsg::Batch(batch)).await?;
-    }
-    Ok(())
-}
-
-/// A lookup failed: the API cannot be used. Every row not yet settled is reported skipped,
-/// and the error is returned once the input is drained.
-async fn abort_with(
-    err: anyhow::Error,
-    what: &str,
-    chunk: Vec<ValidRow>,
-    batcher: &mut Batcher,
-    rows: mpsc::Receiver<RowIn>,
-    tx: &mpsc::Sender<PlanMsg>,
-    aborted: &AtomicBool,
-) -> anyhow::Result<()> {
-    aborted.store(true, Ordering::SeqCst);
-    skip_rest(chunk, batcher, rows, tx).await?;
-    Err(err.context(format!("failed to look up existing {what}")))
-}
-
-fn skipped_outcome(seq: usize, row: usize, key: String, original: Vec<String>) -> RowOutcome {
-    let mut o = RowOutcome::new(seq, row, key, Action::None, RowStatus::Skipped);
-    o.message = Some("not sent: the run stopped before this row; import the file again".into());
-    o.original = Some(original);
-    o
-}
-
-/// Settles everything still held or still to come as `skipped`.
-async fn skip_rest(
-    chunk: Vec<ValidRow>,
-    batcher: &mut Batcher,
-    mut rows: mpsc::Receiver<RowIn>,
-    tx: &mpsc::Sender<PlanMsg>,
-) -> anyhow::Result<()> {
-    for r in chunk {
-        send(tx, PlanMsg::Outcome(skipped_outcome(r.seq, r.row, r.key, r.original))).await?;
-    }
-    for batch in batcher.drain() {
-        for r in batch.rows {
-            send(tx, PlanMsg::Outcome(skipped_outcome(r.seq, r.row, r.key, r.original))).await?;
-        }
-    }
-    while let Some(r) = rows.recv().await {
-        let msg = match r {
-            RowIn::Settled(o) => o,
-            RowIn::Valid(r) => skipped_outcome(r.seq, r.row, r.key, r.original),
-        };
-        send(tx, PlanMsg::Outcome(msg)).await?;
-    }
-    Ok(())
-}
-
-async fn send(tx: &mpsc::Sender<PlanMsg>, msg: PlanMsg) -> anyhow::Result<()> {
-    tx.send(msg).await.map_err(|_| anyhow::anyhow!("the job engine stopped before planning ended"))
-}
 
 /// A row whose references are resolved: its payload (with the default organization's id)
 /// and its links (organizations to join once it exists).
 type Resolved<'c> = (&'c ValidRow, Payload, Vec<(u64, String)>);
 
-struct Planner<A> {
-    api: A,
-    settings: PlanSettings,
-    refs: Refs,
+pub(super) struct Planner<A> {
+    pub(super) api: A,
+    pub(super) settings: PlanSettings,
+    pub(super) refs: Refs,
 }
 
 /// What planning decided for one row.
@@ -428,7 +252,7 @@ impl<A: Port> Planner<A> {
             && !p.body.get("skip_verify_email").is_some_and(|v| v == &json!(true))
     }
 
-    async fn plan_chunk(
+    pub(super) async fn plan_chunk(
         &mut self,
         chunk: &[ValidRow],
         batcher: &mut Batcher,
@@ -474,7 +298,7 @@ impl<A: Port> Planner<A> {
                     _ => payload.name.is_some(),
                 };
                 if id.is_none() && payload.external_id.is_none() && !key && op != Op::Delete {
-                    o.message = Some(super::engine::UNFINDABLE.into());
+                    o.message = Some(crate::pipeline::engine::UNFINDABLE.into());
                 }
                 send(tx, PlanMsg::Outcome(o)).await?;
                 continue;
