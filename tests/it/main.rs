@@ -11,6 +11,7 @@ mod sandbox_core;
 mod sandbox_faults;
 mod sandbox_fields;
 mod sandbox_limits;
+mod sandbox_lock;
 mod sandbox_memberships;
 mod sandbox_organizations;
 mod sandbox_state;

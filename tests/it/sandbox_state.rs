@@ -95,8 +95,9 @@ async fn state_survives_a_restart_with_the_same_ids() {
         (org_id, user_id, field_id, membership_id, job_id)
     };
 
-    // Saved whole and atomically: valid JSON, no temporary file left beside it.
-    assert_eq!(files_in(dir.path()), vec!["state.json".to_string()]);
+    // Saved whole and atomically: valid JSON, no temporary file left beside it; only the lock
+    // file, which stays and blocks nobody once its holder has gone.
+    assert_eq!(files_in(dir.path()), ["state.json", "state.json.lock"]);
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(saved.is_object());
 

@@ -211,6 +211,20 @@ pub fn rebase_loaded(store: &mut Store) {
     }
 }
 
+/// A job id no job of the store has: `V3-` and 32 hex digits, drawn from the per-start id
+/// generator (not the fault generator, so ids differ between processes and restarts while a
+/// fault seed still gives one fault sequence), and drawn again on the (astronomically rare)
+/// clash with a job loaded from state.
+fn new_job_id(sandbox: &Sandbox, store: &Store) -> String {
+    let mut rng = sandbox.id_rng.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let id = format!("V3-{:032x}", rng.gen::<u128>());
+        if !store.jobs.jobs.contains_key(&id) {
+            return id;
+        }
+    }
+}
+
 /// Queues a job, or refuses with 429 `TooManyJobs` when the account's job window is full.
 ///
 /// The answer is 200 with the `queued` job status, as recorded, plus the
@@ -222,8 +236,7 @@ pub fn submit(sandbox: &Sandbox, store: &mut Store, kind: JobKind, items: Vec<Va
         sandbox.stats.lock().unwrap_or_else(|e| e.into_inner()).too_many_jobs += 1;
         return Err(ApiError::TooManyJobs { current_job_ids: in_flight, limit });
     }
-    let id =
-        format!("V3-{:032x}", sandbox.rng.lock().unwrap_or_else(|e| e.into_inner()).gen::<u128>());
+    let id = new_job_id(sandbox, store);
     let now = sandbox.now_ms();
     let starts_at = now + sandbox.config.job_delay_ms;
     let due_at = starts_at + sandbox.config.job_item_ms * items.len() as u64;
@@ -338,4 +351,52 @@ async fn list(State(sb): State<Shared>, Query(q): Query<pagination::PageQuery>) 
         true,
     )?;
     Ok(Json(page.into_body("job_statuses")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng as _;
+
+    use super::*;
+    use crate::config::SandboxConfig;
+
+    fn stored_job(id: &str) -> Job {
+        Job {
+            id: id.into(),
+            kind: JobKind::CreateOrganizations,
+            items: vec![],
+            queued_at: 0,
+            starts_at: 0,
+            due_at: 0,
+            outcome: Some(Outcome::Completed),
+            results: Some(vec![]),
+            final_message: None,
+        }
+    }
+
+    #[test]
+    fn an_id_a_stored_job_has_is_drawn_again() {
+        let sandbox = Sandbox::new(SandboxConfig::default());
+        *sandbox.id_rng.lock().unwrap() = StdRng::seed_from_u64(5);
+        let mut same = StdRng::seed_from_u64(5);
+        let first = format!("V3-{:032x}", same.gen::<u128>());
+        let second = format!("V3-{:032x}", same.gen::<u128>());
+        let mut store = Store::default();
+        store.jobs.jobs.insert(first.clone(), stored_job(&first));
+        assert_eq!(new_job_id(&sandbox, &store), second);
+    }
+
+    #[test]
+    fn job_ids_differ_between_starts_and_keep_their_format() {
+        let store = Store::default();
+        let a = new_job_id(&Sandbox::new(SandboxConfig::default()), &store);
+        let b = new_job_id(&Sandbox::new(SandboxConfig::default()), &store);
+        assert_ne!(a, b, "the first job of two starts with one fault seed");
+        for id in [&a, &b] {
+            let hex = id.strip_prefix("V3-").unwrap();
+            assert_eq!(hex.len(), 32, "{id}");
+            assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! JSON over HTTP only: `zdbulk` links it to start it in-process, and uses nothing but
 //! [`start`], [`SandboxConfig`] and the handle. Module map:
 //! - [`config`]: knobs and fault probabilities.
-//! - `state`: the store, the sandbox clock, persistence.
+//! - `state`: the store, the sandbox clock, persistence; `lock`: one sandbox per state file.
 //! - `router`: routes and the gate (faults, rate budget, auth, counters).
 //! - `limits`, `faults`, `stats`: the request budget, fault draws, `/sandbox/stats`.
 //! - `jobs`: the job lifecycle and `job_statuses`.
@@ -22,6 +22,7 @@ mod faults;
 mod fields;
 mod jobs;
 mod limits;
+mod lock;
 mod memberships;
 mod oauth;
 mod organizations;

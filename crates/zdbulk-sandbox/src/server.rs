@@ -27,9 +27,10 @@ pub struct SandboxHandle {
 /// How often a sandbox with `--state` saves while requests change things.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 
-/// Binds `addr` (use port 0 for any free port), loads state or seed, and serves.
+/// Locks the state file (if any), binds `addr` (use port 0 for any free port), loads state or
+/// seed, and serves. A state file another sandbox holds is an error that says what to do.
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> anyhow::Result<SandboxHandle> {
-    let sandbox: Shared = Arc::new(Sandbox::new(config));
+    let sandbox: Shared = Arc::new(Sandbox::locked(config)?);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("failed to listen on {addr}"))?;

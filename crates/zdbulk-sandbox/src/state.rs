@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::config::SandboxConfig;
+use super::lock::StateLock;
 use super::stats::Stats;
 use super::{fields, jobs, memberships, oauth, organizations, users};
 
@@ -23,14 +24,21 @@ pub struct Sandbox {
     store: Mutex<Store>,
     /// Request counters for `/sandbox/stats`.
     pub stats: Mutex<Stats>,
-    /// Random generator for fault injection, seeded by `--fault-seed`.
+    /// Random generator for fault injection, seeded by `--fault-seed`, so that one seed gives
+    /// one fault sequence. Nothing else draws from it.
     pub rng: Mutex<StdRng>,
+    /// Random generator for job ids, seeded from OS randomness at every start, so that ids
+    /// differ between processes and across restarts on one state file.
+    pub id_rng: Mutex<StdRng>,
     /// The request budget's current window.
     pub rate: Mutex<super::limits::RateWindow>,
     /// Where sandbox time starts.
     started: Instant,
     /// `http://127.0.0.1:PORT`, known once the listener is bound.
     base_url: OnceLock<String>,
+    /// The exclusive lock on the state file, held for as long as anything may save: it goes
+    /// with the last handle on the sandbox, after the final save.
+    _state_lock: Option<StateLock>,
 }
 
 /// Everything the account holds. Serialised whole to the `--state` file.
@@ -114,9 +122,21 @@ impl Sandbox {
             stats: Mutex::new(Stats::default()),
             rng: Mutex::new(rng),
             rate: Mutex::new(Default::default()),
+            id_rng: Mutex::new(StdRng::from_entropy()),
             started: Instant::now(),
             base_url: OnceLock::new(),
+            _state_lock: None,
         }
+    }
+
+    /// A sandbox with an empty store that holds the lock on its state file, if it has one:
+    /// a second sandbox on the same file is refused here (see [`StateLock`]).
+    pub fn locked(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        let state_lock = match &config.state_path {
+            Some(path) => Some(StateLock::acquire(path)?),
+            None => None,
+        };
+        Ok(Sandbox { _state_lock: state_lock, ..Sandbox::new(config) })
     }
 
     /// Sandbox milliseconds since start: real time multiplied by `--time-scale`.
