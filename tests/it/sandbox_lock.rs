@@ -4,7 +4,7 @@
 //! while the stored jobs still answer.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use zdbulk_sandbox::{self as sandbox, SandboxConfig};
@@ -185,46 +185,47 @@ fn spawn_import(dir: &Path) -> std::process::Child {
         .expect("zdbulk starts")
 }
 
+/// An import with `--sandbox` while another process holds the directory's sandbox state is
+/// refused (exit 2) naming the holder, and runs once that process is gone. The holder here is
+/// a `zdbulk sandbox --state` on the same file, so the test does not depend on timing.
 #[tokio::test]
-async fn two_sandbox_imports_at_once_in_one_directory_one_runs_and_the_other_exits_2() {
+async fn a_sandbox_import_while_another_process_holds_the_state_exits_2_then_runs() {
+    use std::io::{BufRead as _, BufReader};
     let tmp = tempfile::tempdir().unwrap();
     let mut csv = String::from("name,external_id\n");
     for i in 0..5 {
         csv.push_str(&format!("Locked Org {i},locked-{i}\n"));
     }
     std::fs::write(tmp.path().join("orgs.csv"), csv).unwrap();
-
-    // The embedded sandbox's jobs wait 2 s before they start, so the first import holds the
-    // state file long after the second has tried to take it.
-    let a = spawn_import(tmp.path());
-    let b = spawn_import(tmp.path());
-    let outputs: Vec<Output> =
-        [a, b].into_iter().map(|c| c.wait_with_output().expect("zdbulk ends")).collect();
-    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
-    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
-    let (ran, refused) = match codes.as_slice() {
-        [Some(0), Some(2)] => (&outputs[0], &outputs[1]),
-        [Some(2), Some(0)] => (&outputs[1], &outputs[0]),
-        _ => panic!(
-            "one import runs and the other exits 2: {codes:?}\n{}\n---\n{}",
-            stderr(&outputs[0]),
-            stderr(&outputs[1])
-        ),
-    };
     let state = tmp.path().join(".zdbulk").join("sandbox.json");
-    let message = format!(
-        "error: failed to start the embedded sandbox: another zdbulk sandbox is using {} (pid ",
-        state.display()
-    );
-    let refused_err = stderr(refused);
-    assert!(refused_err.contains(&message), "{refused_err}");
-    assert!(
-        refused_err.contains("wait for it to finish, or run `zdbulk sandbox --state"),
-        "{refused_err}"
-    );
-    assert!(stderr(ran).is_empty() || !stderr(ran).contains("another zdbulk sandbox"));
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let mut holder = Command::new(assert_cmd::cargo::cargo_bin("zdbulk"))
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("zdbulk sandbox starts");
+    let mut banner = String::new();
+    BufReader::new(holder.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    assert!(banner.starts_with("zdbulk sandbox listening on"), "{banner}");
 
-    // What the run that ran created is in the state file.
+    let refused = spawn_import(tmp.path()).wait_with_output().expect("zdbulk ends");
+    let err = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    let message = format!(
+        "error: failed to start the embedded sandbox: another zdbulk sandbox is using {} (pid {})",
+        state.display(),
+        holder.id()
+    );
+    assert!(err.contains(&message), "{err}");
+    assert!(err.contains("wait for it to finish, or run `zdbulk sandbox --state"), "{err}");
+    assert!(!tmp.path().join("zdbulk-runs").exists(), "nothing was written");
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let ran = spawn_import(tmp.path()).wait_with_output().expect("zdbulk ends");
+    assert_eq!(ran.status.code(), Some(0), "{}", String::from_utf8_lossy(&ran.stderr));
     let sb = TestSandbox::start(sandbox::embedded_config(tmp.path()));
     let names = org_names(&sb.api()).await;
     let expected: Vec<String> = (0..5).map(|i| format!("Locked Org {i}")).collect();
