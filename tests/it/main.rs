@@ -15,5 +15,6 @@ mod sandbox_memberships;
 mod sandbox_organizations;
 mod sandbox_state;
 mod sandbox_users;
+mod token_retry;
 mod users;
 mod validate;
