@@ -44,7 +44,7 @@ pub use error::{ApiError, ZendeskErrorBody};
 pub use rate_limit::ClientStats;
 pub use retry::RetryPolicy;
 
-use auth::Authenticator;
+use auth::{Authenticator, MintContext};
 use rate_limit::RateLimiter;
 use retry::{Decision, RequestKind};
 
@@ -282,9 +282,12 @@ impl Client {
         let mut retries = 0u32;
         let mut rate_waits = 0u32;
         let mut renewed = false;
+        // Minting a token retries on its own, with the same policy; its error is final here.
+        let mint =
+            MintContext { http: &inner.http, policy: &inner.policy, limiter: &inner.limiter };
         loop {
             inner.limiter.acquire().await;
-            let (used, minted) = inner.auth.current(&inner.http).await?;
+            let (used, minted) = inner.auth.current(mint).await?;
             if minted {
                 inner.limiter.count_mint();
             }
@@ -297,7 +300,7 @@ impl Client {
             // rejected attempt did nothing, so this is safe for writes too.
             if failure.invalid_token && inner.auth.can_renew() && !renewed {
                 renewed = true;
-                let (_, minted) = inner.auth.renew_after_rejection(&inner.http, &used).await?;
+                let (_, minted) = inner.auth.renew_after_rejection(mint, &used).await?;
                 if minted {
                     inner.limiter.count_mint();
                 }

@@ -70,6 +70,11 @@ pub enum Decision {
 /// Every other status (400, 401, 403, 404, 422, …) is final. A 401 `invalid_token` is
 /// handled before this policy, by minting a new OAuth token once.
 ///
+/// **The OAuth token endpoint** follows this policy too, as a read (a client-credentials
+/// token minted twice does no harm), with the same limits; OAuth errors that say the
+/// credentials are wrong (`invalid_client`, `invalid_grant`, …) are final whatever their
+/// status (`auth.rs`).
+///
 /// Backoff: `base_delay × 2^attempt`, capped at `max_delay`, with "equal jitter" (a uniform
 /// draw in the upper half) so that 30 workers failing together do not retry together. A zero
 /// `base_delay` (tests) means no delay at all.

@@ -16,7 +16,7 @@ use zdbulk::zendesk::{ApiError, Client, ClientSettings, Credentials, ZendeskErro
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn settings(server: &MockServer, credentials: Credentials) -> ClientSettings {
+pub(crate) fn settings(server: &MockServer, credentials: Credentials) -> ClientSettings {
     ClientSettings {
         base_url: Url::parse(&server.uri()).unwrap(),
         credentials,
@@ -37,7 +37,7 @@ fn client(server: &MockServer) -> Client {
 
 /// A catch-all, mounted last, whose 418 body names what the test expected, so a request to
 /// the wrong URL fails readably instead of as an unmatched 404 (octocrab `mock_error.rs`).
-async fn catch_all(server: &MockServer, expected: &str) {
+pub(crate) async fn catch_all(server: &MockServer, expected: &str) {
     Mock::given(any())
         .respond_with(ResponseTemplate::new(418).set_body_string(format!("expected {expected}")))
         .with_priority(u8::MAX)
@@ -76,7 +76,7 @@ fn recorded_body(file: &str, index: usize) -> Value {
     exchanges[index]["response"]["body"].clone()
 }
 
-fn ok_json(body: Value) -> ResponseTemplate {
+pub(crate) fn ok_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
 
@@ -86,7 +86,7 @@ const UPDATE_FAILED: &str =
     "TestOrganizationCreateUpdateDelete.test_multiple_update_full_objects-update-many.decoded.json";
 const PAGINATION: &str = "TestOrganizationCreateUpdateDelete.test_pagination.decoded.json";
 
-fn queued_job() -> Value {
+pub(crate) fn queued_job() -> Value {
     recorded_body(FULL_CREATE, 0)
 }
 
@@ -481,7 +481,7 @@ async fn rejected_static_bearer_is_an_auth_error() {
     assert!(!err.to_string().contains("dead"), "{err}");
 }
 
-fn client_credentials() -> Credentials {
+pub(crate) fn client_credentials() -> Credentials {
     Credentials::ClientCredentials {
         client_id: "acme_cli".into(),
         client_secret: "hush".into(),

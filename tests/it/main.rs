@@ -16,5 +16,7 @@ mod sandbox_memberships;
 mod sandbox_organizations;
 mod sandbox_state;
 mod sandbox_users;
+mod token_faults;
+mod token_retry;
 mod users;
 mod validate;
