@@ -65,7 +65,10 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             max_jobs: 30,
-            max_attempts: 3,
+            // Each attempt after the first follows a lookup that found the row not done, so
+            // another is safe; five makes a batch unlucky three times in a row (a failed job,
+            // a lost answer) still land, at a few percent of faults.
+            max_attempts: 5,
             // A first guess on the short side: it grows by half at each poll that finds the
             // job still running, so long jobs cost a few polls and short ones no waiting.
             initial_job_estimate: Duration::from_secs(1),
