@@ -6,7 +6,10 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use calamine::{CellErrorType, Data, ExcelDateTime, ExcelDateTimeType, Range, Reader, Xlsx};
+use calamine::{
+    Cell, CellErrorType, Data, DataRef, ExcelDateTime, ExcelDateTimeType, Range, Reader, Xlsx,
+    XlsxError,
+};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Timelike};
 
 use super::{Header, InputError, Row};
@@ -38,7 +41,34 @@ pub(super) struct XlsxRows {
 
 /// Opens the workbook in `file` and reads the chosen sheet's header. Returns the header, the
 /// rows, and the sheet's name.
+///
+/// calamine panics on some damaged workbooks (a shared-string index past the table, a cell
+/// reference too long for a number); such a panic is caught here and becomes an error that
+/// names the file, as a damaged ZIP archive does.
 pub(super) fn open(
+    path: &Path,
+    file: File,
+    sheet: Option<&str>,
+) -> Result<(Header, XlsxRows, String), InputError> {
+    let opened =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_workbook(path, file, sheet)));
+    opened.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(InputError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the workbook is damaged (the XLSX reader failed: {what}); open it in Excel \
+                 and save it again, or save the sheet as .csv"
+            ),
+        })
+    })
+}
+
+fn open_workbook(
     path: &Path,
     file: File,
     sheet: Option<&str>,
@@ -56,7 +86,7 @@ pub(super) fn open(
             available: names.clone(),
         })?,
     };
-    let range = workbook.worksheet_range(&name).map_err(xlsx_err)?;
+    let (range, formulas) = read_sheet(&mut workbook, &name, path)?;
     // `start` is the absolute (row, column) of the range's first cell; the range begins at the
     // first used cell, not necessarily A1.
     let (Some((start_row, first_column)), Some((end_row, end_column))) =
@@ -67,7 +97,6 @@ pub(super) fn open(
     // A second pass over the sheet, for the formulas: a formula saved without its result
     // (openpyxl and other libraries that do not calculate) has no value, and calamine reads
     // it as an empty cell — which would mean "leave as it is" instead of what the user meant.
-    let formulas = workbook.worksheet_formula(&name).map_err(xlsx_err)?;
     let (top, left) = formulas.start().unwrap_or_default();
     let uncomputed: BTreeMap<(u32, u32), String> = formulas
         .used_cells()
@@ -104,6 +133,76 @@ pub(super) fn open(
     names.truncate(width);
     rows.header_names = names.clone();
     Ok((Header::from_names(names, header_row), rows, name))
+}
+
+/// How many cells the rectangle a sheet's cells span may hold for every cell in use, past
+/// [`SPAN_FLOOR`]. calamine allocates the whole rectangle, so one stray cell at XFD1048576
+/// would ask for 17 billion cells and abort the process; a real table, however sparse, fills
+/// far more than one cell in 64.
+const SPAN_PER_CELL: u64 = 64;
+/// A rectangle this small is always read, whatever few cells it holds.
+const SPAN_FLOOR: u64 = 1 << 22;
+
+/// Reads the values and the formulas of sheet `name`, as `worksheet_range` and
+/// `worksheet_formula` do, but from the cells one at a time, so that a sheet whose cells span
+/// a rectangle far larger than they fill is refused instead of allocated.
+fn read_sheet(
+    workbook: &mut Xlsx<BufReader<File>>,
+    name: &str,
+    path: &Path,
+) -> Result<(Range<Data>, Range<String>), InputError> {
+    let xlsx_err = |source| InputError::Xlsx { path: path.to_path_buf(), source };
+    let mut values: Vec<Cell<Data>> = Vec::new();
+    let mut formulas: Vec<Cell<String>> = Vec::new();
+    // A chart sheet is no worksheet: it reads as empty, as `worksheet_range` reads it.
+    match workbook.worksheet_cells_reader(name) {
+        Ok(mut reader) => {
+            while let Some(cell) = reader.next_cell().map_err(xlsx_err)? {
+                if !matches!(cell.get_value(), DataRef::Empty) {
+                    values.push(Cell::new(cell.get_position(), cell.get_value().clone().into()));
+                }
+            }
+        }
+        Err(XlsxError::NotAWorksheet(_)) => {}
+        Err(e) => return Err(xlsx_err(e)),
+    }
+    match workbook.worksheet_cells_reader(name) {
+        Ok(mut reader) => {
+            while let Some(cell) = reader.next_formula().map_err(xlsx_err)? {
+                if !cell.get_value().is_empty() {
+                    formulas.push(cell);
+                }
+            }
+        }
+        Err(XlsxError::NotAWorksheet(_)) => {}
+        Err(e) => return Err(xlsx_err(e)),
+    }
+    let positions = values.iter().map(Cell::get_position);
+    let positions = positions.chain(formulas.iter().map(Cell::get_position));
+    let bounds = positions.fold(None, |b: Option<((u32, u32), (u32, u32))>, (r, c)| {
+        Some(match b {
+            None => ((r, c), (r, c)),
+            Some(((r0, c0), (r1, c1))) => ((r0.min(r), c0.min(c)), (r1.max(r), c1.max(c))),
+        })
+    });
+    if let Some(((top, left), (bottom, right))) = bounds {
+        let span = (u64::from(bottom - top) + 1) * (u64::from(right - left) + 1);
+        let used = (values.len() + formulas.len()) as u64;
+        if span > SPAN_FLOOR && span > used.saturating_mul(SPAN_PER_CELL) {
+            let at = |r: u32, c: u32| format!("{}{}", column_letters(c as usize), u64::from(r) + 1);
+            return Err(InputError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "sheet '{name}' has cells from {} to {}, a rectangle of {span} cells of \
+                     which only {used} are used: delete the rows and columns outside the \
+                     table (or save the table as .csv) and try again",
+                    at(top, left),
+                    at(bottom, right),
+                ),
+            });
+        }
+    }
+    Ok((Range::from_sparse(values), Range::from_sparse(formulas)))
 }
 
 /// The sheet named `wanted`: an exact match, else the only case-insensitive one.

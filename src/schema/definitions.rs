@@ -43,6 +43,8 @@ pub fn read_definitions(path: &Path) -> anyhow::Result<Schema> {
         col("options"),
     );
     let mut defs = Vec::new();
+    // The row each key was defined in: a key given twice would silently replace a field.
+    let mut rows_of = std::collections::HashMap::new();
     for row in input {
         let row = row?;
         let cell =
@@ -51,6 +53,9 @@ pub fn read_definitions(path: &Path) -> anyhow::Result<Schema> {
         let key = cell(Some(key_col)).to_string();
         if key.is_empty() {
             return Err(anyhow!("{}: a field needs a key", at("key")));
+        }
+        if let Some(first) = rows_of.insert(key.clone(), row.number) {
+            return Err(anyhow!("{}: field '{key}' is already defined in row {first}", at("key")));
         }
         let raw_type = cell(typ);
         let field_type = FieldType::parse(raw_type)

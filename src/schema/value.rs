@@ -45,17 +45,20 @@ fn fast_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
-/// Parses a date cell: `YYYY-MM-DD`, `YYYY/MM/DD`, or an ISO date-time (its date part).
+/// Parses a date cell: `YYYY-MM-DD`, `YYYY/MM/DD`, or an ISO date-time (its date part). The
+/// year is 1 to 9999: chrono also reads `-001` and `20240`, which the API's `YYYY-MM-DD`
+/// cannot hold (and which are typos).
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    use chrono::Datelike as _;
     let s = trim(raw);
     if let Some(d) = fast_date(s) {
-        return Some(d);
+        return Some(d).filter(|d| d.year() >= 1);
     }
     let date_part = s.split(['T', ' ']).next().unwrap_or(s);
     NaiveDate::parse_from_str(date_part, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(date_part, "%Y/%m/%d"))
         .ok()
-        .filter(|_| date_part.len() >= 8)
+        .filter(|d| date_part.len() >= 8 && (1..=9999).contains(&d.year()))
 }
 
 fn options_list(def: &FieldDef) -> String {

@@ -2,6 +2,7 @@
 
 mod client;
 mod common;
+mod fuzz;
 mod import;
 mod input;
 mod recordings;

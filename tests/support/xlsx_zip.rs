@@ -18,16 +18,27 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// otherwise), so a formula saved with none — as openpyxl and other libraries that do not
 /// calculate save it — has to be written by hand.
 fn handmade_xlsx(sheet_data: &str) -> Vec<u8> {
+    handmade_workbook(sheet_data, "", Vec::new())
+}
+
+/// Like [`handmade_xlsx`], with `workbook_pr` (a `<workbookPr …/>` element, or nothing) in
+/// the workbook part and the `extra` parts (`xl/styles.xml`, `xl/sharedStrings.xml`) added.
+fn handmade_workbook(
+    sheet_data: &str,
+    workbook_pr: &str,
+    extra: Vec<(&str, String)>,
+) -> Vec<u8> {
     let sheet = format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
     );
-    let entries: [(&str, String); 5] = [
+    let mut entries: Vec<(&str, String)> = vec![
         ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.into()),
         ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.into()),
-        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#.into()),
+        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">{workbook_pr}<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#.replace("{workbook_pr}", workbook_pr)),
         ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.into()),
         ("xl/worksheets/sheet1.xml", sheet),
     ];
+    entries.extend(extra);
     let (mut out, mut central) = (Vec::new(), Vec::new());
     for (name, body) in &entries {
         let (name, body) = (name.as_bytes(), body.as_bytes());
