@@ -70,7 +70,7 @@ impl Layer for Users {
         if s.custom_role_id && matches!(s.role, Some("end-user" | "admin")) {
             error("custom_role_id", "only agents have a custom role (role is not 'agent')");
         }
-        if s.refs && p.body.contains_key("organization_id") {
+        if s.refs && s.ref_id {
             error("organization_id", "give either organization_id or organization(s), not both");
         }
     }
@@ -176,5 +176,21 @@ mod tests {
             assert_eq!(p.body["role"], "end-user", "{cell}");
         }
         assert!(check(&[("name", "A"), ("role", "enduser x")], Mode::Upsert).is_err());
+    }
+
+    #[test]
+    fn organization_id_beside_organization_is_refused_when_validating_too() {
+        let schema = Schema::default();
+        let cells = [("organization_id", "7"), ("organization", "acme"), ("name", "A")];
+        let columns: Vec<Column> = cells
+            .iter()
+            .map(|&(c, _)| Column::resolve(&Users, c, ListSeparator::Pipes, &schema))
+            .collect();
+        for build in [true, false] {
+            let rules =
+                RowRules { layer: &Users, mode: Mode::Upsert, empty: EmptyCells::Keep, build };
+            let errs = check_row(columns.iter().zip(cells.iter().map(|c| c.1)), rules).unwrap_err();
+            assert!(errs[0].to_string().contains("not both"), "build {build}: {errs:?}");
+        }
     }
 }

@@ -76,6 +76,8 @@ pub struct Seen {
     pub custom_role_id: bool,
     /// References to other records (a user's organizations).
     pub refs: bool,
+    /// The id of the default referenced record given as such (a user's `organization_id`).
+    pub ref_id: bool,
 }
 
 /// Suggests the closest of `candidates` to `wanted`, if any is close enough to be a typo.
@@ -194,6 +196,11 @@ fn same_word(word: &str, cell: &str) -> bool {
             .all(|(w, c)| w.eq_ignore_ascii_case(&c) || (w == b'-' && (c == b' ' || c == b'_')))
 }
 
+/// Whether `column` holds the id of the default record the rows refer to (`organization_id`).
+fn is_ref_field(layer: &dyn Layer, column: &str) -> bool {
+    layer.facts().refs.as_ref().is_some_and(|r| r.default_field == column)
+}
+
 /// How a row is checked: the resource, the mode and what empty cells mean.
 #[derive(Clone, Copy)]
 pub struct RowRules<'l> {
@@ -295,6 +302,12 @@ pub fn check_row<'c, 's: 'c>(
             Kind::Text => {
                 if build {
                     out.body.insert(column.to_string(), json!(raw));
+                }
+            }
+            Kind::Number if trimmed.parse::<u64>().is_ok() && is_ref_field(rules.layer, column) => {
+                out.seen.ref_id = true;
+                if let (true, Ok(id)) = (build, trimmed.parse::<u64>()) {
+                    out.body.insert(column.to_string(), json!(id));
                 }
             }
             Kind::Number => match trimmed.parse::<u64>() {
