@@ -41,9 +41,9 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 /// An outcome for one row from one result item.
-pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: &str) -> RowOutcome {
+pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: Option<&str>) -> RowOutcome {
     let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Failed);
-    o.job_id = Some(job_id.to_string());
+    o.job_id = job_id.map(str::to_string);
     if is_failure(item) {
         if op == Op::Upsert && row.id.is_some() {
             o.action = Action::Update;
@@ -77,7 +77,7 @@ pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: &str) -> RowOu
 }
 
 /// Matches a finished job's results to the batch's rows by position.
-pub fn reconcile(batch: &Batch, job_id: &str, end: &JobEnd) -> Reconciled {
+pub fn reconcile(batch: &Batch, job_id: Option<&str>, end: &JobEnd) -> Reconciled {
     let mut out = Reconciled::default();
     match end {
         JobEnd::Completed(results) => {
@@ -129,7 +129,7 @@ mod tests {
                    "details": "Name:  testOrganizationa46 has already been taken"}),
             json!({"action": "update", "id": 102, "status": "Updated", "success": true}),
         ];
-        let r = reconcile(&batch, "V3-1", &JobEnd::Completed(results));
+        let r = reconcile(&batch, Some("V3-1"), &JobEnd::Completed(results));
         assert!(r.unknown.is_empty());
         let s: Vec<RowStatus> = r.outcomes.iter().map(|o| o.status).collect();
         assert_eq!(s, vec![RowStatus::Updated, RowStatus::Failed, RowStatus::Updated]);
@@ -147,7 +147,7 @@ mod tests {
     fn a_create_that_meets_an_existing_record_points_to_upsert() {
         let batch = Batch { resource: Resource::Organizations, op: Op::Create, rows: vec![row(0)] };
         let item = json!({"index": 0, "error": "DuplicateValue", "details": "Name: has already been taken"});
-        let r = reconcile(&batch, "V3-9", &JobEnd::Completed(vec![item]));
+        let r = reconcile(&batch, Some("V3-9"), &JobEnd::Completed(vec![item]));
         let message = r.outcomes[0].message.clone().unwrap();
         assert!(
             message.starts_with("Name: has already been taken (it exists already"),
@@ -162,7 +162,7 @@ mod tests {
             Batch { resource: Resource::Organizations, op: Op::Create, rows: vec![row(0), row(1)] };
         let r = reconcile(
             &batch,
-            "V3-2",
+            Some("V3-2"),
             &JobEnd::Completed(vec![json!({"status": "Created", "id": 7})]),
         );
         assert_eq!(r.outcomes[0].status, RowStatus::Created);
@@ -179,7 +179,7 @@ mod tests {
         assert!(!is_failure(&json!({"status": "Created", "id": 1})));
         let batch =
             Batch { resource: Resource::Organizations, op: Op::Create, rows: vec![row(0), row(1)] };
-        let r = reconcile(&batch, "V3-3", &JobEnd::Failed("boom".into()));
+        let r = reconcile(&batch, Some("V3-3"), &JobEnd::Failed("boom".into()));
         assert!(r.outcomes.is_empty());
         assert_eq!(r.unknown.len(), 2);
     }

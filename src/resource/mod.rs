@@ -187,6 +187,16 @@ pub fn payload_key(layer: &dyn Layer, p: &Payload) -> String {
     String::new()
 }
 
+/// The value of the layer's search column in a payload (an organization's name, a user's
+/// e-mail), if the row has one.
+pub fn search_value<'p>(layer: &dyn Layer, p: &'p Payload) -> Option<&'p str> {
+    match layer.search_column() {
+        "email" => p.email.as_deref(),
+        "name" => p.name.as_deref(),
+        _ => None,
+    }
+}
+
 /// How a payload's record is named in a message: `id 7`, `external_id 'a-1'`, `name 'Acme'`.
 pub fn how_named(layer: &dyn Layer, p: &Payload) -> String {
     if let Some(id) = p.id {
@@ -195,8 +205,8 @@ pub fn how_named(layer: &dyn Layer, p: &Payload) -> String {
     if let Some(x) = &p.external_id {
         return format!("external_id '{x}'");
     }
-    match layer.search_column() {
-        "email" if p.email.is_some() => format!("email '{}'", p.email.clone().unwrap_or_default()),
-        _ => format!("name '{}'", p.name.clone().unwrap_or_default()),
+    match (layer.search_column(), search_value(layer, p)) {
+        ("email", Some(email)) => format!("email '{email}'"),
+        _ => format!("name '{}'", p.name.as_deref().unwrap_or_default()),
     }
 }

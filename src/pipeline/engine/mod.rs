@@ -21,11 +21,11 @@ use super::batch::Batch;
 use super::job_time::JobTime;
 use super::journal::{Entry, Journal};
 use super::links::{organization_ids, Links};
-use super::reconcile::{reconcile, JobEnd};
+use super::reconcile::JobEnd;
 use super::recovery::{recover, Recovered};
 use super::reporter::Reporter;
 use crate::output::report::ReportWriter;
-use crate::output::{RowOutcome, RowStatus};
+use crate::output::RowOutcome;
 use crate::resource::layer;
 
 /// What the planner hands the engine, in any order.
@@ -307,16 +307,8 @@ pub async fn run<A: Port>(
                 match result {
                     Ok(Sent::Done(results)) => {
                         journal.write(&Entry::Results { batch: batch_no, status: "completed".into(), results: results.clone() })?;
-                        let settled = reconcile(&batch, "", &JobEnd::Completed(results));
-                        for mut o in settled.outcomes {
-                            o.job_id = None;
-                            let row = batch.rows.iter().find(|r| r.seq == o.seq && r.key == o.key);
-                            e.finish(o, &batch, row, report, reporter)?;
-                        }
-                        if !settled.unknown.is_empty() {
-                            let rest = Batch { resource: batch.resource, op: batch.op, rows: settled.unknown };
-                            recovering.push(recover(e.api.clone(), rest, false).boxed());
-                        }
+                        let end = JobEnd::Completed(results);
+                        e.settle_results(&batch, None, &end, &mut recovering, report, reporter)?;
                     }
                     Ok(Sent::Job(job_id)) => {
                         // Synced with the next burst or poll: a lost job id only means the
@@ -411,12 +403,8 @@ pub async fn run<A: Port>(
                         }
                     }
                     Err(err) => {
-                        let mut o = o;
-                        o.status = RowStatus::Skipped;
-                        o.error_code = Some("MembershipsNotSent".into());
-                        o.message = Some(format!("its memberships could not be read ({err:#}); import the file again to add them"));
-                        o.original = Some(original);
-                        settle(report, reporter, o)?;
+                        let why = format!("could not be read ({err:#})");
+                        settle(report, reporter, memberships_not_sent(o, original, &why))?;
                         fatal = Some(err);
                     }
                 }
@@ -467,5 +455,5 @@ struct Engine<A> {
 
 mod settling;
 pub(crate) use settling::UNFINDABLE;
-use settling::{failed, settle, skipped};
+use settling::{failed, memberships_not_sent, settle, skipped};
 mod timing;

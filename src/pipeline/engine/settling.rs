@@ -143,20 +143,34 @@ impl<A: Port> Engine<A> {
                 status: status.into(),
                 results,
             })?;
-            let settled = reconcile(&job.batch, &id, &end);
-            for o in settled.outcomes {
-                let row = job.batch.rows.iter().find(|r| r.seq == o.seq && r.key == o.key);
-                self.finish(o, &job.batch, row, report, reporter)?;
-            }
-            if !settled.unknown.is_empty() {
-                self.stats.recoveries += 1;
-                let batch =
-                    Batch { resource: job.batch.resource, op: job.batch.op, rows: settled.unknown };
-                recovering.push(recover(self.api.clone(), batch, false).boxed());
-            }
+            self.settle_results(&job.batch, Some(&id), &end, recovering, report, reporter)?;
         }
         journal.sync()?;
         reporter.on_jobs_in_flight(self.in_flight.len());
+        Ok(())
+    }
+
+    /// A batch's end (a job's, or the results of rows sent one at a time) matched to its rows:
+    /// each row with a result is finished, the rest are looked up before anything is re-sent.
+    pub(super) fn settle_results(
+        &mut self,
+        batch: &Batch,
+        job_id: Option<&str>,
+        end: &JobEnd,
+        recovering: &mut FuturesUnordered<BoxFuture<'static, Recovered>>,
+        report: &mut ReportWriter,
+        reporter: &dyn Reporter,
+    ) -> anyhow::Result<()> {
+        let settled = reconcile(batch, job_id, end);
+        for o in settled.outcomes {
+            let row = batch.rows.iter().find(|r| r.seq == o.seq && r.key == o.key);
+            self.finish(o, batch, row, report, reporter)?;
+        }
+        if !settled.unknown.is_empty() {
+            self.stats.recoveries += 1;
+            let rest = Batch { resource: batch.resource, op: batch.op, rows: settled.unknown };
+            recovering.push(recover(self.api.clone(), rest, false).boxed());
+        }
         Ok(())
     }
 
@@ -178,10 +192,7 @@ impl<A: Port> Engine<A> {
                     || batch.op == Op::Create
                     || !would_change(&row.payload, rec, &self.settings.checkbox_tags)
             });
-            let findable = batch.resource == Resource::Memberships
-                || row.id.is_some()
-                || row.external_id.is_some()
-                || row.search.is_some();
+            let findable = batch.resource == Resource::Memberships || !unfindable(row);
             let confirmed = |status: RowStatus, action: Action| {
                 let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), action, status);
                 o.zendesk_id = id.or(row.id);
@@ -261,12 +272,9 @@ impl<A: Port> Engine<A> {
                 self.finish(skipped(row, batch.op, &msg), &batch, None, report, reporter)?;
             }
         }
-        while let Some((mut o, _, original, _)) = self.linking.next().await {
-            o.status = RowStatus::Skipped;
-            o.error_code = Some("MembershipsNotSent".into());
-            o.message = Some(format!("its memberships were not sent: the run stopped ({err:#}); import the file again to add them"));
-            o.original = Some(original);
-            settle(report, reporter, o)?;
+        while let Some((o, _, original, _)) = self.linking.next().await {
+            let why = format!("were not sent: the run stopped ({err:#})");
+            settle(report, reporter, memberships_not_sent(o, original, &why))?;
         }
         // The planner settles what it still reads as skipped once it sees the abort; take
         // everything until it is done, so no row goes without a line.
@@ -285,6 +293,20 @@ impl<A: Port> Engine<A> {
         }
         Ok(())
     }
+}
+
+/// A user row whose memberships were never sent (`why` says why), skipped so that importing it
+/// again adds them.
+pub(super) fn memberships_not_sent(
+    mut o: RowOutcome,
+    original: Vec<String>,
+    why: &str,
+) -> RowOutcome {
+    o.status = RowStatus::Skipped;
+    o.error_code = Some("MembershipsNotSent".into());
+    o.message = Some(format!("its memberships {why}; import the file again to add them"));
+    o.original = Some(original);
+    o
 }
 
 /// What a created record that no key can find again is told.

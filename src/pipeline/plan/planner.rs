@@ -14,7 +14,7 @@ use crate::pipeline::batch::{Batcher, Op, PlannedRow};
 use crate::pipeline::diff::would_change;
 use crate::pipeline::engine::PlanMsg;
 use crate::pipeline::refs::Refs;
-use crate::resource::{how_named, layer, payload_key, Layer, UpsertStyle};
+use crate::resource::{how_named, layer, payload_key, search_value, Layer, UpsertStyle};
 use crate::schema::row::Payload;
 
 /// A row whose references are resolved: its payload (with the default organization's id)
@@ -126,7 +126,6 @@ impl<A: Port> Planner<A> {
         // (100 a request), to leave out the unchanged ones; a row without a name is also
         // searched by its search column, since it can only update someone.
         let bulk = mode == Mode::Upsert && self.layer().upsert() == UpsertStyle::BulkUpsert;
-        let column = self.layer().search_column();
         let keys: Vec<RowKeys> = rows
             .iter()
             .map(|(_, p, _)| RowKeys {
@@ -136,10 +135,8 @@ impl<A: Port> Planner<A> {
                 // it says is what the run will do.
                 search: if bulk && p.name.is_some() && !self.settings.dry_run {
                     None
-                } else if column == "email" {
-                    p.email.as_deref()
                 } else {
-                    p.name.as_deref()
+                    search_value(self.layer(), p)
                 },
             })
             .collect();
@@ -293,27 +290,22 @@ impl<A: Port> Planner<A> {
                     if self.settings.validate { RowStatus::Valid } else { RowStatus::Planned };
                 let mut o = outcome(r, action, status);
                 o.zendesk_id = id;
-                let key = match layer.search_column() {
-                    "email" => payload.email.is_some(),
-                    _ => payload.name.is_some(),
-                };
-                if id.is_none() && payload.external_id.is_none() && !key && op != Op::Delete {
+                let findable = id.is_some()
+                    || payload.external_id.is_some()
+                    || search_value(layer, &payload).is_some();
+                if !findable && op != Op::Delete {
                     o.message = Some(crate::pipeline::engine::UNFINDABLE.into());
                 }
                 send(tx, PlanMsg::Outcome(o)).await?;
                 continue;
             }
-            let search = match layer.search_column() {
-                "email" => payload.email.clone(),
-                _ => payload.name.clone(),
-            };
             let planned = PlannedRow {
                 seq: r.seq,
                 row: r.row,
                 key: if r.key.is_empty() { payload_key(layer, &payload) } else { r.key.clone() },
                 id,
                 external_id: payload.external_id.clone(),
-                search,
+                search: search_value(layer, &payload).map(str::to_string),
                 payload: payload.body,
                 original: r.original.clone(),
                 attempts: 0,
