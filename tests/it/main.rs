@@ -17,6 +17,7 @@ mod sandbox_memberships;
 mod sandbox_organizations;
 mod sandbox_state;
 mod sandbox_users;
+mod stopping;
 mod token_faults;
 mod token_retry;
 mod users;
