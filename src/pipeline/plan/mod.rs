@@ -90,23 +90,19 @@ pub async fn plan<A: Port>(
         // that a full one would share.
         let next = match rows.try_recv() {
             Ok(r) => Some(r),
+            Err(mpsc::error::TryRecvError::Empty) if chunk.is_empty() => rows.recv().await,
             Err(mpsc::error::TryRecvError::Empty) => {
-                let waited = match chunk.is_empty() {
-                    true => None,
-                    false => tokio::time::timeout(FILL_WAIT, rows.recv()).await.ok(),
-                };
-                if let Some(r) = waited {
-                    r
-                } else {
-                    if !chunk.is_empty() {
+                match tokio::time::timeout(FILL_WAIT, rows.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => {
                         if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
                             let what = planner.settings.layer.plural();
                             return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
                                 .await;
                         }
                         chunk.clear();
+                        rows.recv().await
                     }
-                    rows.recv().await
                 }
             }
             Err(mpsc::error::TryRecvError::Disconnected) => None,
