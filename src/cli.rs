@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
 
 /// Move Zendesk Support organizations, users and custom fields between CSV/XLSX and Zendesk.
 ///
@@ -54,7 +55,7 @@ Examples:
 pub use crate::resource::Resource;
 
 /// Where the Zendesk account is: one of `--sandbox`, `--subdomain`, `--url`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct TargetArgs {
     /// Use an embedded sandbox whose state persists in ./.zdbulk/sandbox.json.
     #[arg(long, conflicts_with_all = ["subdomain", "url"])]
@@ -68,7 +69,8 @@ pub struct TargetArgs {
 }
 
 /// What to do with each row of an import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ImportMode {
     /// Update the records that exist, create the others.
     #[default]
@@ -82,7 +84,8 @@ pub enum ImportMode {
 }
 
 /// What an empty cell means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EmptyCells {
     /// Leave the value as it is.
     #[default]
@@ -92,7 +95,8 @@ pub enum EmptyCells {
 }
 
 /// Whether people created with an e-mail address get Zendesk's welcome e-mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WelcomeEmail {
     /// Zendesk mails each new user (its default).
     Send,
@@ -100,8 +104,9 @@ pub enum WelcomeEmail {
     Skip,
 }
 
-/// Arguments of `import` and `validate`.
-#[derive(Debug, Clone, Args)]
+/// Arguments of `import` and `validate`; the journal keeps them (`zdbulk resume` runs the rest
+/// of a run with them).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ImportArgs {
     /// The resource the file holds.
     #[arg(value_enum)]

@@ -293,6 +293,25 @@ impl Iterator for Input {
 
 /// Opens a CSV or XLSX file and reads its header row.
 ///
+/// A file's size and CRC-32, as `bytes:crc`: the journal keeps it so that `zdbulk resume`
+/// refuses an input file that changed since the run started.
+pub fn fingerprint(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{bytes}:{:08x}", hasher.finalize()))
+}
+
 /// `.csv`, `.tsv` and `.txt` are read as CSV; `.xlsx` and `.xlsm` as a workbook (its first sheet,
 /// or `sheet`); any other name by its first bytes: a ZIP archive is a workbook, anything else
 /// CSV. `sheet` is ignored for CSV.

@@ -71,6 +71,9 @@ pub struct PlannedRow {
     pub original: Vec<String>,
     /// How many times this row has been sent already.
     pub attempts: u32,
+    /// For a row that changes an existing record: that record's values of the fields the row
+    /// writes, as they were (journaled for `zdbulk undo --restore-updates`).
+    pub before: Option<Value>,
 }
 
 /// Up to [`MAX_BATCH`] rows of one operation on one resource.
@@ -179,6 +182,7 @@ mod tests {
             mails: false,
             original: vec![],
             attempts: 0,
+            before: None,
         }
     }
 

@@ -46,6 +46,33 @@ fn same_set(a: &[Value], b: &[Value], fold_case: bool) -> bool {
     norm(a) == norm(b)
 }
 
+/// The values `existing` holds for the fields `payload` writes, as they are before the write:
+/// what `zdbulk undo --restore-updates` writes back. A custom field map keeps only the keys
+/// written; a field the record lacks is `null` (undo clears it again).
+pub fn before_values(payload: &Map<String, Value>, existing: &Value) -> Value {
+    let mut out = Map::new();
+    for (key, want) in payload {
+        if key == "skip_verify_email" || key == "id" {
+            continue;
+        }
+        let have = existing.get(key).cloned().unwrap_or(Value::Null);
+        let value = match (want, have) {
+            (Value::Object(fields), Value::Object(had)) => Value::Object(
+                fields
+                    .keys()
+                    .map(|k| (k.clone(), had.get(k).cloned().unwrap_or(Value::Null)))
+                    .collect(),
+            ),
+            (Value::Object(fields), _) => {
+                Value::Object(fields.keys().map(|k| (k.clone(), Value::Null)).collect())
+            }
+            (_, have) => have,
+        };
+        out.insert(key.clone(), value);
+    }
+    Value::Object(out)
+}
+
 /// Whether writing `payload` to `existing` would change anything.
 ///
 /// `checkbox_tags` are the tags checkbox fields add to a record when set: Zendesk keeps them

@@ -27,6 +27,21 @@ pub enum Entry {
         target: String,
         /// UTC time, RFC 3339.
         at: String,
+        /// The command line's options, to run the rest of the run with (`zdbulk resume`);
+        /// paths are absolute. Never credentials: those come from the environment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        args: Option<Value>,
+        /// The directory the run was started from (`--sandbox` keeps its state there).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<String>,
+        /// The input file's size and checksum: a resume refuses a file that has changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+    },
+    /// `zdbulk resume` took the run up again.
+    Resume {
+        /// UTC time, RFC 3339.
+        at: String,
     },
     /// A batch about to be sent.
     Batch {
@@ -43,6 +58,13 @@ pub enum Entry {
         seqs: Vec<usize>,
         /// The request body (or, for deletes, the ids).
         request: Value,
+        /// The existing record each row was planned against (`null`: none known).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ids: Vec<Option<u64>>,
+        /// For rows that change an existing record: that record's values of the fields the
+        /// request writes, as they were before (`zdbulk undo --restore-updates` puts them back).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        before: Vec<Option<Value>>,
     },
     /// Zendesk accepted the batch as a job.
     Job {
@@ -55,13 +77,15 @@ pub enum Entry {
     Results {
         /// The batch.
         batch: u64,
-        /// completed, failed, killed or lost.
+        /// completed, failed, refused (the request was answered with an error: each result
+        /// holds it).
         status: String,
         /// The job's results, in request order (empty when it failed).
         results: Vec<Value>,
     },
     /// Rows whose fate was unknown (failed job, lost answer), looked up: the records found,
-    /// by data-row position. A record found for a create was made by this run (`undo` reads it).
+    /// by data-row position, and what that settles. A record found for a create was made by
+    /// this run (`undo` reads it).
     Found {
         /// The resource (`organizations`, `users`, `organization_memberships`).
         resource: String,
@@ -71,6 +95,14 @@ pub enum Entry {
         seqs: Vec<usize>,
         /// The id found for each row (`null`: none).
         ids: Vec<Option<u64>>,
+        /// What each row came to, in the shape of a job's result (`{"id", "status"}` when the
+        /// record holds the row, `{"error", "details"}` when it failed); `null` when it was
+        /// not done and is sent again.
+        #[serde(default)]
+        items: Vec<Value>,
+        /// For memberships: each row's organization.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        organizations: Vec<u64>,
     },
     /// The run ended.
     Finish {
@@ -158,24 +190,49 @@ impl Journal {
 
     /// Reads every entry of a journal. A torn last line (a crash mid-write) is ignored.
     pub fn read(dir: &Path) -> Result<Vec<Entry>, JournalError> {
+        let mut entries = Vec::new();
+        Journal::each(dir, |e| {
+            entries.push(e);
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// Calls `f` with each entry in order, one line in memory at a time. A torn last line (a
+    /// crash mid-write: no line end) is ignored; any other line that is not an entry is an
+    /// error naming it.
+    pub fn each(
+        dir: &Path,
+        mut f: impl FnMut(Entry) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        use std::io::BufRead as _;
         let path = dir.join("journal.ndjson");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| JournalError::Read { path: path.clone(), source })?;
-        let lines: Vec<&str> = text.lines().collect();
-        let mut entries = Vec::with_capacity(lines.len());
-        for (i, line) in lines.iter().enumerate() {
+        let read = |source| JournalError::Read { path: path.clone(), source };
+        let file = File::open(&path).map_err(read)?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        let mut line = String::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).map_err(read)? == 0 {
+                return Ok(());
+            }
+            number += 1;
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str(line) {
-                Ok(e) => entries.push(e),
-                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+            match serde_json::from_str(&line) {
+                Ok(e) => f(e)?,
+                Err(_) if !line.ends_with('\n') => return Ok(()),
                 Err(e) => {
-                    return Err(JournalError::Corrupt { path, line: i + 1, reason: e.to_string() })
+                    return Err(JournalError::Corrupt {
+                        path: path.clone(),
+                        line: number,
+                        reason: e.to_string(),
+                    })
                 }
             }
         }
-        Ok(entries)
     }
 }
 
@@ -195,6 +252,8 @@ mod tests {
             rows: vec![2, 3],
             seqs: vec![0, 1],
             request: json!({"organizations": [{"name": "A"}, {"name": "B"}]}),
+            ids: vec![],
+            before: vec![],
         };
         j.append(&batch).unwrap();
         j.append(&Entry::Job { batch: 1, job_id: "V3-1".into() }).unwrap();

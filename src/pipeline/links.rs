@@ -67,6 +67,7 @@ impl Links {
                 search: None,
                 original: vec![],
                 attempts: 0,
+                before: None,
                 links: vec![],
                 mails: false,
             };

@@ -8,6 +8,7 @@
 //! - [`reporter`]: progress hooks.
 //! - [`batch`]: planned rows and batches of at most 100.
 //! - [`journal`]: the fsynced log of batches, jobs and results.
+//! - [`memory`]: what a journal says each row came to (`resume`, `undo`).
 //! - [`reconcile`]: job results matched to rows by position.
 //! - `recovery`: rows of failed jobs and lost answers looked up before they are sent again.
 //! - [`diff`]: whether an existing record already has a row's values.
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod job_time;
 pub mod journal;
 pub mod links;
+pub mod memory;
 pub mod plan;
 pub mod reconcile;
 mod recovery;

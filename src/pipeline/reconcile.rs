@@ -40,6 +40,19 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// What a result item says became of a row sent with `op`.
+pub fn status_of(op: Op, item: &Value) -> RowStatus {
+    if is_failure(item) {
+        return RowStatus::Failed;
+    }
+    match (op, item.get("status").and_then(Value::as_str)) {
+        (Op::Create | Op::Upsert, Some("Updated")) => RowStatus::Updated,
+        (Op::Create | Op::Upsert, _) => RowStatus::Created,
+        (Op::Update, _) => RowStatus::Updated,
+        (Op::Delete, _) => RowStatus::Deleted,
+    }
+}
+
 /// An outcome for one row from one result item.
 pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: Option<&str>) -> RowOutcome {
     let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), op.action(), RowStatus::Failed);
@@ -64,12 +77,7 @@ pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: Option<&str>) 
         return o;
     }
     o.zendesk_id = item.get("id").and_then(Value::as_u64).or(row.id);
-    o.status = match (op, item.get("status").and_then(Value::as_str)) {
-        (Op::Create | Op::Upsert, Some("Updated")) => RowStatus::Updated,
-        (Op::Create | Op::Upsert, _) => RowStatus::Created,
-        (Op::Update, _) => RowStatus::Updated,
-        (Op::Delete, _) => RowStatus::Deleted,
-    };
+    o.status = status_of(op, item);
     if o.status == RowStatus::Updated {
         o.action = Action::Update;
     }
@@ -112,6 +120,7 @@ mod tests {
             mails: false,
             original: vec![format!("n{seq}")],
             attempts: 0,
+            before: None,
         }
     }
 

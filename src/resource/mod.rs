@@ -14,7 +14,10 @@ pub mod users;
 use crate::schema::row::{CellError, Kind, Payload};
 
 /// The resources zdbulk moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Resource {
     /// Organizations.
     Organizations,

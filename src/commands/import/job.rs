@@ -17,6 +17,7 @@ use crate::output::report::ReportWriter;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Stop};
 use crate::pipeline::journal::{Entry, Journal};
+use crate::pipeline::memory::Memory;
 use crate::pipeline::plan::{self, Mode, PlanSettings, RowIn};
 use crate::progress::Progress;
 use crate::resource::Layer;
@@ -35,6 +36,19 @@ pub(super) struct ImportJob<'a> {
     pub(super) mode: Mode,
     pub(super) dry_run: bool,
     pub(super) validate: bool,
+    /// The journal of the run being resumed.
+    pub(super) resume: Option<Memory>,
+}
+
+/// The options as `zdbulk resume` runs them again: paths absolute, the run directory this one.
+fn replayable(args: &ImportArgs, dir: &Path) -> std::io::Result<ImportArgs> {
+    let mut args = args.clone();
+    args.file = std::path::absolute(&args.file)?;
+    if let Some(m) = &args.map {
+        args.map = Some(std::path::absolute(m)?);
+    }
+    args.run_dir = Some(std::path::absolute(dir)?);
+    Ok(args)
 }
 
 /// Batches planned ahead of the job window, in windows: enough to refill it at once when a
@@ -50,13 +64,21 @@ pub(super) async fn import_rows(
 ) -> anyhow::Result<RunResult> {
     let args = job.args;
     let mut journal = Journal::open(dir)?;
-    journal.append(&Entry::Start {
-        resource: job.layer.plural().into(),
-        input: args.file.display().to_string(),
-        mode: job.mode.as_str().into(),
-        target: client.base_url().to_string(),
-        at: chrono::Utc::now().to_rfc3339(),
-    })?;
+    match &job.resume {
+        None => journal.append(&Entry::Start {
+            resource: job.layer.plural().into(),
+            input: args.file.display().to_string(),
+            mode: job.mode.as_str().into(),
+            target: client.base_url().to_string(),
+            at: chrono::Utc::now().to_rfc3339(),
+            args: Some(serde_json::to_value(replayable(args, dir)?)?),
+            cwd: std::env::current_dir().ok().map(|d| d.display().to_string()),
+            fingerprint: Some(tokio::task::block_in_place(|| {
+                crate::input::fingerprint(&args.file)
+            })?),
+        })?,
+        Some(_) => journal.append(&Entry::Resume { at: chrono::Utc::now().to_rfc3339() })?,
+    }
     let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
     // One row a request, one request a second: more than a couple in flight would only wait
     // in line, and a Ctrl-C would have to wait for them all.

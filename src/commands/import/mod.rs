@@ -340,6 +340,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             mode,
             dry_run,
             validate,
+            resume: None,
         };
         run = import_rows(job, client, input, &dir, &mut report).await?;
         let counts = report.finish(run.rows).context("failed to finish the report")?;

@@ -22,7 +22,7 @@ use super::job_time::JobTime;
 use super::journal::{Entry, Journal};
 use super::links::{organization_ids, Links};
 use super::reconcile::JobEnd;
-use super::recovery::{recover, Recovered};
+use super::recovery::{item_of, recover, Recovered};
 use super::reporter::Reporter;
 use crate::output::report::ReportWriter;
 use crate::output::RowOutcome;
@@ -231,6 +231,12 @@ pub async fn run<A: Port>(
                 rows: batch.rows.iter().map(|r| r.row).collect(),
                 seqs: batch.rows.iter().map(|r| r.seq).collect(),
                 request: request.clone(),
+                ids: batch.rows.iter().map(|r| r.id).collect(),
+                before: if batch.rows.iter().any(|r| r.before.is_some()) {
+                    batch.rows.iter().map(|r| r.before.clone()).collect()
+                } else {
+                    vec![]
+                },
             })?;
             to_send.push((batch_no, batch, request));
         }
@@ -343,9 +349,10 @@ pub async fn run<A: Port>(
                         recovering.push(recover(e.api.clone(), batch, true).boxed());
                     }
                     Err(SubmitError::Refused { code, message }) => {
-                        journal.append(&Entry::Results { batch: batch_no, status: "refused".into(), results: vec![] })?;
-                        for row in &batch.rows {
-                            let o = failed(row, batch.op, &code, &message, None);
+                        let outcomes: Vec<_> = batch.rows.iter().map(|row| failed(row, batch.op, &code, &message, None)).collect();
+                        let results = outcomes.iter().map(item_of).collect();
+                        journal.append(&Entry::Results { batch: batch_no, status: "refused".into(), results })?;
+                        for (row, o) in batch.rows.iter().zip(outcomes) {
                             e.finish(o, &batch, Some(row), report, reporter)?;
                         }
                     }
@@ -372,16 +379,20 @@ pub async fn run<A: Port>(
             Some((batch, result)) = recovering.next() => {
                 match result {
                     Ok(found) => {
-                        journal.write(&Entry::Found {
-                            resource: layer(batch.resource).plural().into(),
-                            op: batch.op.as_str().into(),
-                            seqs: batch.rows.iter().map(|r| r.seq).collect(),
-                            ids: found
-                                .iter()
-                                .map(|f| f.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64))
-                                .collect(),
-                        })?;
-                        e.after_lookup(batch, found, report, reporter)?
+                        let resource = layer(batch.resource).plural().into();
+                        let op = batch.op.as_str().into();
+                        let seqs = batch.rows.iter().map(|r| r.seq).collect();
+                        let ids = found
+                            .iter()
+                            .map(|f| f.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64))
+                            .collect();
+                        let organizations = if batch.resource == crate::resource::Resource::Memberships {
+                            batch.rows.iter().filter_map(|r| r.payload.get("organization_id").and_then(Value::as_u64)).collect()
+                        } else {
+                            vec![]
+                        };
+                        let items = e.after_lookup(batch, found, report, reporter)?;
+                        journal.write(&Entry::Found { resource, op, seqs, ids, items, organizations })?;
                     }
                     Err(err) => {
                         for row in &batch.rows {
@@ -454,6 +465,6 @@ struct Engine<A> {
 }
 
 mod settling;
-pub(crate) use settling::UNFINDABLE;
-use settling::{failed, memberships_not_sent, settle, skipped};
+pub(crate) use settling::{failed, UNFINDABLE};
+use settling::{memberships_not_sent, settle, skipped};
 mod timing;

@@ -14,13 +14,12 @@ use tokio::time::Instant;
 
 use super::{Engine, InFlight, PlanMsg};
 use crate::output::report::ReportWriter;
-use crate::output::{Action, RowOutcome, RowStatus};
+use crate::output::{RowOutcome, RowStatus};
 use crate::pipeline::api::{JobState, Port};
 use crate::pipeline::batch::{Batch, Op, PlannedRow};
-use crate::pipeline::diff::would_change;
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::reconcile::{reconcile, JobEnd};
-use crate::pipeline::recovery::{recover, Recovered};
+use crate::pipeline::recovery::{item_of, judge, recover, Recovered};
 use crate::pipeline::reporter::Reporter;
 use crate::resource::Resource;
 
@@ -175,58 +174,27 @@ impl<A: Port> Engine<A> {
     }
 
     /// Rows whose fate was unknown, now looked up: settle what is done (a record that holds
-    /// the row's values, a delete that is gone), re-send the rest. A row that cannot be found
-    /// again (a user with neither e-mail nor external id) is never sent twice.
+    /// the row's values, a delete that is gone), re-send the rest. Returns what each row came
+    /// to, for the journal (`null`: sent again).
     pub(super) fn after_lookup(
         &mut self,
         batch: Batch,
         found: Vec<Option<Value>>,
         report: &mut ReportWriter,
         reporter: &dyn Reporter,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<Value>> {
+        let tags = self.settings.checkbox_tags.clone();
+        let verdicts = judge(&batch, found, &tags, Some(self.settings.max_attempts));
         let mut resend = Vec::new();
-        for (row, record) in batch.rows.iter().zip(found) {
-            let id = record.as_ref().and_then(|r| r.get("id")).and_then(Value::as_u64);
-            let applied = record.as_ref().is_some_and(|rec| {
-                batch.resource == Resource::Memberships
-                    || batch.op == Op::Create
-                    || !would_change(&row.payload, rec, &self.settings.checkbox_tags)
-            });
-            let findable = batch.resource == Resource::Memberships || !unfindable(row);
-            let confirmed = |status: RowStatus, action: Action| {
-                let mut o = RowOutcome::new(row.seq, row.row, row.key.clone(), action, status);
-                o.zendesk_id = id.or(row.id);
-                o.message = Some("confirmed by lookup after its job's answer was lost".into());
-                o
-            };
-            let o = match (batch.op, id) {
-                (Op::Delete, None) => {
-                    let mut o = confirmed(RowStatus::Deleted, Action::Delete);
-                    o.message = None;
-                    Some(o)
+        let mut items = Vec::with_capacity(batch.rows.len());
+        for (row, verdict) in batch.rows.iter().zip(verdicts) {
+            match verdict {
+                Some(o) => {
+                    items.push(item_of(&o));
+                    self.finish(o, &batch, Some(row), report, reporter)?;
                 }
-                (Op::Create, Some(_)) if applied => {
-                    Some(confirmed(RowStatus::Created, Action::Create))
-                }
-                (Op::Update | Op::Upsert, Some(_)) if applied => Some(if row.id.is_some() {
-                    confirmed(RowStatus::Updated, Action::Update)
-                } else {
-                    confirmed(RowStatus::Created, Action::Create)
-                }),
-                (Op::Create | Op::Upsert, None) if !findable => {
-                    let msg = "unknown: its job failed and a user named by neither e-mail nor external_id cannot be found again safely (names are not unique); check Zendesk before importing this row again";
-                    Some(failed(row, batch.op, "Unconfirmed", msg, None))
-                }
-                _ if row.attempts + 1 >= self.settings.max_attempts => {
-                    let msg =
-                        format!("sent {} times; its job never reported a result", row.attempts + 1);
-                    Some(failed(row, batch.op, "JobFailed", &msg, None))
-                }
-                _ => None,
-            };
-            match o {
-                Some(o) => self.finish(o, &batch, Some(row), report, reporter)?,
                 None => {
+                    items.push(Value::Null);
                     let mut row = row.clone();
                     row.attempts += 1;
                     resend.push(row);
@@ -236,7 +204,7 @@ impl<A: Port> Engine<A> {
         if !resend.is_empty() {
             self.retry.push_back(Batch { resource: batch.resource, op: batch.op, rows: resend });
         }
-        Ok(())
+        Ok(items)
     }
 
     /// The API is gone: rows of jobs in flight get a line saying their fate is unknown.
@@ -309,13 +277,8 @@ pub(super) fn memberships_not_sent(
     o
 }
 
-/// What a created record that no key can find again is told.
-pub(crate) const UNFINDABLE: &str = "no e-mail, external_id or id: a later import cannot find this record again and would create another; add an external_id to import this row again safely";
-
-/// Whether nothing but its name identifies a row's record (names are not unique).
-fn unfindable(r: &PlannedRow) -> bool {
-    r.id.is_none() && r.external_id.is_none() && r.search.is_none()
-}
+use crate::pipeline::recovery::unfindable;
+pub(crate) use crate::pipeline::recovery::UNFINDABLE;
 
 pub(super) fn settle(
     report: &mut ReportWriter,
@@ -327,7 +290,7 @@ pub(super) fn settle(
     Ok(())
 }
 
-pub(super) fn failed(
+pub(crate) fn failed(
     row: &PlannedRow,
     op: Op,
     code: &str,

@@ -11,7 +11,7 @@ use super::{send, Mode, PlanSettings, ValidRow};
 use crate::output::{Action, RowOutcome, RowStatus};
 use crate::pipeline::api::{find_records, Port, RowKeys};
 use crate::pipeline::batch::{Batcher, Op, PlannedRow};
-use crate::pipeline::diff::would_change;
+use crate::pipeline::diff::{before_values, would_change};
 use crate::pipeline::engine::PlanMsg;
 use crate::pipeline::refs::Refs;
 use crate::resource::{how_named, layer, payload_key, search_value, Layer, UpsertStyle};
@@ -299,6 +299,11 @@ impl<A: Port> Planner<A> {
                 send(tx, PlanMsg::Outcome(o)).await?;
                 continue;
             }
+            // What the record held before, for `zdbulk undo --restore-updates`.
+            let before = match (op, record.as_ref()) {
+                (Op::Update | Op::Upsert, Some(rec)) => Some(before_values(&payload.body, rec)),
+                _ => None,
+            };
             let planned = PlannedRow {
                 seq: r.seq,
                 row: r.row,
@@ -309,6 +314,7 @@ impl<A: Port> Planner<A> {
                 payload: payload.body,
                 original: r.original.clone(),
                 attempts: 0,
+                before,
                 links,
                 mails,
             };

@@ -140,6 +140,7 @@ async fn polls_with(
                     mails: false,
                     original: vec![],
                     attempts: 0,
+                    before: None,
                 }
             })
             .collect();
