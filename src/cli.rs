@@ -172,9 +172,15 @@ pub struct ImportArgs {
 pub struct RunDirArgs {
     /// The run directory of the import.
     pub run_dir: PathBuf,
-    /// The target account.
+    /// The target account (default: the one the run used).
     #[command(flatten)]
     pub target: TargetArgs,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `export`.

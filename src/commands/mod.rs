@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
 mod import;
+mod resume;
 mod sandbox;
 
 use crate::cli::{Cli, Command};
@@ -12,7 +13,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Import(args) => import::run(args, false).await,
         Command::Validate(args) => import::run(args, true).await,
-        Command::Resume(_) => not_built("resume"),
+        Command::Resume(args) => resume::run(args).await,
         Command::Undo(_) => not_built("undo"),
         Command::Export(_) => not_built("export"),
         Command::Auth(_) => not_built("auth"),

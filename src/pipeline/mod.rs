@@ -9,6 +9,7 @@
 //! - [`batch`]: planned rows and batches of at most 100.
 //! - [`journal`]: the fsynced log of batches, jobs and results.
 //! - [`memory`]: what a journal says each row came to (`resume`, `undo`).
+//! - [`pending`]: rows a stopped run left in doubt, settled before `resume` sends anything.
 //! - [`reconcile`]: job results matched to rows by position.
 //! - `recovery`: rows of failed jobs and lost answers looked up before they are sent again.
 //! - [`diff`]: whether an existing record already has a row's values.
@@ -23,6 +24,7 @@ pub mod job_time;
 pub mod journal;
 pub mod links;
 pub mod memory;
+pub mod pending;
 pub mod plan;
 pub mod reconcile;
 mod recovery;

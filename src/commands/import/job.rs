@@ -18,6 +18,7 @@ use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Stop};
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::memory::Memory;
+use crate::pipeline::pending::settle_pending;
 use crate::pipeline::plan::{self, Mode, PlanSettings, RowIn};
 use crate::progress::Progress;
 use crate::resource::Layer;
@@ -80,6 +81,19 @@ pub(super) async fn import_rows(
         Some(_) => journal.append(&Entry::Resume { at: chrono::Utc::now().to_rfc3339() })?,
     }
     let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
+    let progress = Progress::new(0, args.quiet);
+    // A resumed run first settles what the stopped one left in doubt: nothing is sent again
+    // before the account says it is not there.
+    let memory = match job.resume {
+        Some(mut memory) => {
+            settle_pending(&client, &mut memory, &mut journal, &checkbox_tags, &progress)
+                .await
+                .map_err(|e| super::api(e, "failed to check what the stopped run left in doubt"))?;
+            Some(Arc::new(memory))
+        }
+        None => None,
+    };
+    let first_batch = memory.as_ref().map_or(0, |m| m.next_batch);
     // One row a request, one request a second: more than a couple in flight would only wait
     // in line, and a Ctrl-C would have to wait for them all.
     let max_jobs = if args.one_at_a_time { 2 } else { args.max_jobs.unwrap_or(MAX_JOBS) };
@@ -123,6 +137,7 @@ pub(super) async fn import_rows(
         dry_run: job.dry_run,
         batch_size,
         checkbox_tags: checkbox_tags.clone(),
+        memory: memory.clone(),
     };
     let planner =
         tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
@@ -133,13 +148,14 @@ pub(super) async fn import_rows(
             interrupt_tx.send_modify(|n| *n += 1);
         }
     });
-    let progress = Progress::new(0, args.quiet);
     let engine_settings = EngineSettings {
         max_jobs,
         // Memberships still go in bulk jobs of their own size.
         batch_size: if args.one_at_a_time { MAX_BATCH } else { batch_size },
         checkbox_tags,
         one_at_a_time: args.one_at_a_time,
+        first_batch,
+        memory,
         ..EngineSettings::default()
     };
     let stop = Stop { interrupt, aborted };

@@ -25,6 +25,7 @@ use crate::output::RowStatus;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::Interrupted;
 use crate::pipeline::journal::{Entry, Journal};
+use crate::pipeline::memory::Memory;
 use crate::pipeline::plan::Mode;
 use crate::port::BulkImportsDisabled;
 use crate::resource::{layer, Layer};
@@ -91,8 +92,21 @@ fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A run directory: `--run-dir`, or `zdbulk-runs/<UTC time>-<resource>`.
-fn run_dir(args: &ImportArgs, cwd: &Path) -> anyhow::Result<PathBuf> {
+/// A run directory: `--run-dir`, or `zdbulk-runs/<UTC time>-<resource>`. A resumed run goes
+/// on in its own: its report, failed file and summary are written anew, its journal goes on.
+fn run_dir(args: &ImportArgs, cwd: &Path, resuming: bool) -> anyhow::Result<PathBuf> {
+    if let (true, Some(dir)) = (resuming, &args.run_dir) {
+        for old in ["failed.csv", "failed.xlsx"] {
+            match std::fs::remove_file(dir.join(old)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("failed to replace {}", dir.join(old).display())))
+                }
+                _ => {}
+            }
+        }
+        return Ok(dir.clone());
+    }
     let what = args.resource.cli_name();
     let dir = match &args.run_dir {
         Some(d) => d.clone(),
@@ -210,6 +224,20 @@ fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Resul
 
 /// Runs `import` (or `validate` when `validate` is true).
 pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus> {
+    run_with(args, validate, None).await
+}
+
+/// Runs the rest of an import whose journal is `memory` (`zdbulk resume`), in its directory
+/// (`args.run_dir`).
+pub async fn resume(args: ImportArgs, memory: Memory) -> anyhow::Result<ExitStatus> {
+    run_with(args, false, Some(memory)).await
+}
+
+async fn run_with(
+    args: ImportArgs,
+    validate: bool,
+    resume: Option<Memory>,
+) -> anyhow::Result<ExitStatus> {
     let started = chrono::Utc::now();
     let clock = Instant::now();
     check_args(&args, validate)?;
@@ -283,7 +311,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             warnings.join("; ")
         )));
     }
-    let dir = run_dir(&args, &cwd)?;
+    let dir = run_dir(&args, &cwd, resume.is_some())?;
     if !args.quiet {
         eprintln!(
             "reading {} ({}; {})",
@@ -340,7 +368,7 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
             mode,
             dry_run,
             validate,
-            resume: None,
+            resume,
         };
         run = import_rows(job, client, input, &dir, &mut report).await?;
         let counts = report.finish(run.rows).context("failed to finish the report")?;
@@ -421,8 +449,9 @@ pub async fn run(args: ImportArgs, validate: bool) -> anyhow::Result<ExitStatus>
         Some(err) => Err(api(
             err,
             &format!(
-                "the run stopped early; every row has a line in {}",
-                dir.join("report.csv").display()
+                "the run stopped early; every row has a line in {}; once the account answers again, finish the run with `zdbulk resume {}`",
+                dir.join("report.csv").display(),
+                dir.display()
             ),
         )),
         None => Ok(status),

@@ -53,9 +53,9 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
     }
 }
 
-/// What an interrupted run says: every row has a line, and the exact command that imports the
-/// rows it did not do (the failed file holds them, and only them once the jobs in flight ran to
-/// their end).
+/// What an interrupted run says: every row has a line, and the exact commands that finish it:
+/// `zdbulk resume` on its directory, or an import of the rows it did not do (the failed file
+/// holds them, and only them once the jobs in flight ran to their end).
 pub fn finish_hint(args: &ImportArgs, dir: &Path) -> String {
     let report = dir.join("report.csv");
     let failed =
@@ -89,9 +89,10 @@ pub fn finish_hint(args: &ImportArgs, dir: &Path) -> String {
         command.push_str(" --one-at-a-time");
     }
     format!(
-        "interrupted: every row has a line in {}; the rows not done are in {}. To finish, run:\n  {command}",
+        "interrupted: every row has a line in {}; the rows not done are in {}. To finish the run, run:\n  zdbulk resume {}\n(or import only the rows not done, as a new run: {command})",
         report.display(),
-        failed.display()
+        failed.display(),
+        quoted(&dir.display().to_string())
     )
 }
 

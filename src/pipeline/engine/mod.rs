@@ -59,6 +59,10 @@ pub struct EngineSettings {
     pub checkbox_tags: std::sync::Arc<[String]>,
     /// Send rows one request each instead of bulk jobs (`--one-at-a-time`).
     pub one_at_a_time: bool,
+    /// The first batch number (a resumed run goes on after its journal's last).
+    pub first_batch: u64,
+    /// `zdbulk resume`: the run's journal, which knows the memberships already made.
+    pub memory: Option<std::sync::Arc<super::memory::Memory>>,
 }
 
 impl Default for EngineSettings {
@@ -77,6 +81,8 @@ impl Default for EngineSettings {
             batch_size: super::batch::MAX_BATCH,
             checkbox_tags: std::sync::Arc::from(Vec::new()),
             one_at_a_time: false,
+            first_batch: 0,
+            memory: None,
         }
     }
 }
@@ -154,6 +160,7 @@ pub async fn run<A: Port>(
     reporter: &dyn Reporter,
     mut stop: Stop,
 ) -> anyhow::Result<EngineEnd> {
+    let first_batch = settings.first_batch;
     let mut e = Engine {
         links: Links::new(settings.batch_size),
         linking: FuturesUnordered::new(),
@@ -165,7 +172,7 @@ pub async fn run<A: Port>(
         stats: EngineStats::default(),
         in_flight: HashMap::new(),
         retry: VecDeque::new(),
-        next_batch: 0,
+        next_batch: first_batch,
         budget_binding: false,
         last_poll: None,
     };

@@ -74,6 +74,26 @@ impl<A: Port> Engine<A> {
         reporter: &dyn Reporter,
     ) -> anyhow::Result<()> {
         let ok = matches!(o.status, RowStatus::Created | RowStatus::Updated | RowStatus::Unchanged);
+        // A resumed run made some of them already: they are reported, not sent again.
+        let mut links = links;
+        if let (true, Some(memory)) = (ok, &self.settings.memory) {
+            let made = memory.linked(o.seq);
+            let (done, rest): (Vec<_>, Vec<_>) =
+                links.into_iter().partition(|(org, _)| made.contains(org));
+            links = rest;
+            if !done.is_empty() {
+                let named: Vec<String> = done.iter().map(|(_, n)| format!("'{n}'")).collect();
+                let added = format!("added to organization {}", named.join(", "));
+                o.message = Some(match o.message.take() {
+                    Some(m) => format!("{m}; {added}"),
+                    None => added,
+                });
+                if o.status == RowStatus::Unchanged {
+                    o.status = RowStatus::Updated;
+                    o.action = crate::output::Action::Update;
+                }
+            }
+        }
         let Some(user) = o.zendesk_id.filter(|_| ok && !links.is_empty()) else {
             return settle(report, reporter, o);
         };

@@ -66,6 +66,9 @@ pub struct PlanSettings {
     pub dry_run: bool,
     /// Rows per job.
     pub batch_size: usize,
+    /// `zdbulk resume`: the run's journal. Rows it knows the result of are reported with it
+    /// and not planned again.
+    pub memory: Option<Arc<super::memory::Memory>>,
 }
 
 /// Plans every row from `rows` and sends outcomes and batches to `tx`. Once `aborted` is

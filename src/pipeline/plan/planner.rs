@@ -13,6 +13,8 @@ use crate::pipeline::api::{find_records, Port, RowKeys};
 use crate::pipeline::batch::{Batcher, Op, PlannedRow};
 use crate::pipeline::diff::{before_values, would_change};
 use crate::pipeline::engine::PlanMsg;
+use crate::pipeline::memory::State;
+use crate::pipeline::reconcile::outcome_of;
 use crate::pipeline::refs::Refs;
 use crate::resource::{how_named, layer, payload_key, search_value, Layer, UpsertStyle};
 use crate::schema::row::Payload;
@@ -256,6 +258,7 @@ impl<A: Port> Planner<A> {
         tx: &mpsc::Sender<PlanMsg>,
     ) -> anyhow::Result<()> {
         let rows = self.resolve_refs(chunk, tx).await?;
+        let rows = self.remembered(rows, tx).await?;
         let found = self.existing(&rows).await?;
         let layer = self.layer();
         for ((r, mut payload, links), record) in rows.into_iter().zip(found) {
@@ -323,6 +326,69 @@ impl<A: Port> Planner<A> {
             }
         }
         Ok(())
+    }
+}
+
+impl<A: Port> Planner<A> {
+    /// `zdbulk resume`: rows whose result the run's journal holds are reported with it (and
+    /// go on to their memberships); the others are returned, to be planned.
+    async fn remembered<'c>(
+        &self,
+        rows: Vec<Resolved<'c>>,
+        tx: &mpsc::Sender<PlanMsg>,
+    ) -> anyhow::Result<Vec<Resolved<'c>>> {
+        let Some(memory) = self.settings.memory.clone() else { return Ok(rows) };
+        let layer = self.layer();
+        let mut rest = Vec::with_capacity(rows.len());
+        for (r, payload, links) in rows {
+            let known = match memory.row(r.seq) {
+                Some(State::Known(k)) => k,
+                // Settled before planning began (`pending`): not reached in practice, and
+                // never sent again if it is.
+                Some(State::Sent(_)) => {
+                    let msg = format!(
+                        "row {}: its batch is still in doubt; run `zdbulk resume` again",
+                        r.row
+                    );
+                    let o = refused(r, Action::None, RowStatus::Skipped, "InDoubt", msg);
+                    send(tx, PlanMsg::Outcome(o)).await?;
+                    continue;
+                }
+                Some(State::NotDone) | None => {
+                    rest.push((r, payload, links));
+                    continue;
+                }
+            };
+            let stub = PlannedRow {
+                seq: r.seq,
+                row: r.row,
+                key: if r.key.is_empty() { payload_key(layer, &payload) } else { r.key.clone() },
+                id: payload.id,
+                external_id: None,
+                search: None,
+                payload: Default::default(),
+                original: r.original.clone(),
+                attempts: 0,
+                before: None,
+                links: vec![],
+                mails: false,
+            };
+            let mut o = outcome_of(known.op, &stub, &known.item, known.job_id.as_deref());
+            if let Some(m) = text(&known.item, "message") {
+                o.message = Some(m.to_string());
+            }
+            if o.status == RowStatus::Created && self.mails(known.op, None, &payload) {
+                self.settings.welcome_emails.fetch_add(1, Ordering::Relaxed);
+            }
+            let msg = if links.is_empty() || o.status.is_failure() {
+                PlanMsg::Outcome(o)
+            } else {
+                o.original = Some(r.original.clone());
+                PlanMsg::Linked(o, links)
+            };
+            send(tx, msg).await?;
+        }
+        Ok(rest)
     }
 }
 

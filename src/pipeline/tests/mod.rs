@@ -224,6 +224,7 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
     let planner = tokio::spawn(plan::plan(
         fake.clone(),
         PlanSettings {
+            memory: None,
             layer: layer(Resource::Organizations),
             validate: false,
             welcome_emails: Default::default(),
