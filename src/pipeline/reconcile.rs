@@ -68,7 +68,7 @@ pub fn outcome_of(op: Op, row: &PlannedRow, item: &Value, job_id: Option<&str>) 
         if op == Op::Create {
             if let Some(m) = o.message.as_mut().filter(|m| m.contains("already")) {
                 m.push_str(
-                    " (it exists already: import the row with --mode upsert, the default, to update it instead)",
+                    " (it exists already: if an earlier run of this file was interrupted, finish that run with `zdbulk resume RUN_DIR` instead; or import the row with --mode upsert, the default, to update it)",
                 );
             }
         }

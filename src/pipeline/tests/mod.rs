@@ -418,4 +418,5 @@ async fn organizations_named_by_name_are_listed_once_when_that_costs_less_than_s
     assert_eq!(fake.0.lock().unwrap().searches, 2, "nothing more is asked once all are known");
 }
 
+mod resume;
 mod timing;
