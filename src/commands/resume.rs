@@ -13,7 +13,8 @@ use crate::pipeline::memory::Memory;
 
 /// Runs `zdbulk resume`.
 pub async fn run(args: RunDirArgs) -> anyhow::Result<ExitStatus> {
-    let dir = std::path::absolute(&args.run_dir)
+    let dir = std::fs::canonicalize(&args.run_dir)
+        .or_else(|_| std::path::absolute(&args.run_dir))
         .with_context(|| format!("failed to read the path {}", args.run_dir.display()))?;
     if !dir.join("journal.ndjson").is_file() {
         return Err(usage_error(format!(

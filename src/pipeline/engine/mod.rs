@@ -25,7 +25,7 @@ use super::reconcile::JobEnd;
 use super::recovery::{item_of, recover, Recovered};
 use super::reporter::Reporter;
 use crate::output::report::ReportWriter;
-use crate::output::RowOutcome;
+use crate::output::{RowOutcome, RowStatus};
 use crate::resource::layer;
 
 /// What the planner hands the engine, in any order.
@@ -36,7 +36,9 @@ pub enum PlanMsg {
     /// A batch to send.
     Batch(Batch),
     /// A row settled without a job that still has links to make once confirmed (a user left
-    /// unchanged who joins more organizations); its `original` holds the input cells.
+    /// unchanged who joins more organizations, or one a resumed run knows it created: such a
+    /// user has no memberships but those the run made, so none is looked up); its `original`
+    /// holds the input cells.
     Linked(RowOutcome, Vec<(u64, String)>),
 }
 
@@ -199,7 +201,8 @@ pub async fn run<A: Port>(
                         continue;
                     }
                     Ok(PlanMsg::Linked(o, links)) => {
-                        e.link(o, links, false, report, reporter)?;
+                        let fresh = o.status == RowStatus::Created;
+                        e.link(o, links, fresh, report, reporter)?;
                         continue;
                     }
                     Ok(PlanMsg::Batch(b)) => b,
@@ -432,7 +435,10 @@ pub async fn run<A: Port>(
             msg = rx.recv(), if can_take => {
                 match msg {
                     Some(PlanMsg::Outcome(o)) => settle(report, reporter, o)?,
-                    Some(PlanMsg::Linked(o, links)) => e.link(o, links, false, report, reporter)?,
+                    Some(PlanMsg::Linked(o, links)) => {
+                        let fresh = o.status == RowStatus::Created;
+                        e.link(o, links, fresh, report, reporter)?
+                    }
                     Some(PlanMsg::Batch(b)) => e.retry.push_back(b),
                     None => input_open = false,
                 }
