@@ -4,9 +4,11 @@
 //! - [`RowOutcome`], [`Action`], [`RowStatus`]: what happened to one input row.
 //! - [`report`][]: `report.csv`, every row exactly once, in input order, with bounded memory.
 //! - [`failed_rows`][]: `failed.csv` / `failed.xlsx`, original columns plus `zdbulk_error`.
+//! - [`changes`][]: `changes.csv`, every value a run changes, old and new.
 //! - [`summary`][]: `summary.json`.
 //! - [`private`][]: run directories 0700 and their files 0600.
 
+pub mod changes;
 pub mod failed_rows;
 pub mod private;
 pub mod report;

@@ -42,6 +42,9 @@ pub struct Summary {
     /// being created with an address and no `verified` / `skip_verify_email`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub welcome_emails: Option<usize>,
+    /// Values changed (or, in a dry run, that would change): the lines of `changes.csv`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<u64>,
     /// Warnings (encoding fallbacks and the like).
     pub warnings: Vec<String>,
     /// The run's exit code.

@@ -82,6 +82,17 @@ pub fn would_change(
     existing: &Value,
     checkbox_tags: &[String],
 ) -> bool {
+    payload.iter().any(|(key, want)| match (key.as_str(), want) {
+        ("organization_fields" | "user_fields", Value::Object(fields)) => {
+            let stored = existing.get(key).and_then(Value::as_object);
+            fields.iter().any(|(k, v)| !same_scalar(v, stored.and_then(|s| s.get(k))))
+        }
+        _ => !same_value(key, want, existing, checkbox_tags),
+    })
+}
+
+/// Whether `existing` already holds `want` in `key` (a standard field).
+fn same_value(key: &str, want: &Value, existing: &Value, checkbox_tags: &[String]) -> bool {
     let without_checkbox_tags = |list: &[Value]| -> Vec<Value> {
         list.iter()
             .filter(|t| {
@@ -90,36 +101,85 @@ pub fn would_change(
             .cloned()
             .collect()
     };
+    let have = existing.get(key);
+    match (key, want) {
+        // Write-only: Zendesk never returns it.
+        ("skip_verify_email", _) => true,
+        // Addresses are compared ignoring case (Zendesk stores them in lower case).
+        ("email", Value::String(w)) => {
+            have.and_then(Value::as_str).is_some_and(|h| h.eq_ignore_ascii_case(w))
+        }
+        // A user's time zone may be written as an IANA name and read back as Zendesk's own
+        // name beside `iana_time_zone`.
+        ("time_zone", Value::String(w)) => [have, existing.get("iana_time_zone")]
+            .into_iter()
+            .flatten()
+            .any(|h| h.as_str().is_some_and(|h| h.eq_ignore_ascii_case(w))),
+        ("tags", Value::Array(w)) => {
+            let have = have.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+            same_set(&without_checkbox_tags(w), &without_checkbox_tags(have), true)
+        }
+        (_, w) => same_scalar(w, have),
+    }
+}
+
+/// One value a row changes: the API column (`notes`, `organization_fields.tier`), what the
+/// record holds now (`null` for a record to create) and what the row writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueChange {
+    /// The API column.
+    pub column: String,
+    /// The value now.
+    pub old: Value,
+    /// The value written.
+    pub new: Value,
+}
+
+/// Every value writing `payload` changes on `existing` (`None`: a record to create, whose
+/// every value is new), one custom field at a time.
+pub fn changes(
+    payload: &Map<String, Value>,
+    existing: Option<&Value>,
+    checkbox_tags: &[String],
+) -> Vec<ValueChange> {
+    let none = Value::Null;
+    let record = existing.unwrap_or(&none);
+    let mut out = Vec::new();
     for (key, want) in payload {
-        let have = existing.get(key);
-        let same = match (key.as_str(), want) {
-            // Write-only: Zendesk never returns it.
-            ("skip_verify_email", _) => true,
-            // Addresses are compared ignoring case (Zendesk stores them in lower case).
-            ("email", Value::String(w)) => {
-                have.and_then(Value::as_str).is_some_and(|h| h.eq_ignore_ascii_case(w))
-            }
-            // A user's time zone may be written as an IANA name and read back as Zendesk's own
-            // name beside `iana_time_zone`.
-            ("time_zone", Value::String(w)) => [have, existing.get("iana_time_zone")]
-                .into_iter()
-                .flatten()
-                .any(|h| h.as_str().is_some_and(|h| h.eq_ignore_ascii_case(w))),
-            ("tags", Value::Array(w)) => {
-                let have = have.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-                same_set(&without_checkbox_tags(w), &without_checkbox_tags(have), true)
-            }
+        if key == "skip_verify_email" || key == "id" {
+            continue;
+        }
+        match (key.as_str(), want) {
             ("organization_fields" | "user_fields", Value::Object(fields)) => {
-                let stored = have.and_then(Value::as_object);
-                fields.iter().all(|(k, v)| same_scalar(v, stored.and_then(|s| s.get(k))))
+                let stored = record.get(key).and_then(Value::as_object);
+                for (k, v) in fields {
+                    let have = stored.and_then(|s| s.get(k));
+                    let changed = match existing {
+                        None => !v.is_null(),
+                        Some(_) => !same_scalar(v, have),
+                    };
+                    if changed {
+                        out.push(ValueChange {
+                            column: format!("{key}.{k}"),
+                            old: have.cloned().unwrap_or(Value::Null),
+                            new: v.clone(),
+                        });
+                    }
+                }
             }
-            (_, w) => same_scalar(w, have),
-        };
-        if !same {
-            return true;
+            _ if existing.is_none() && !want.is_null()
+                || existing.is_some() && !same_value(key, want, record, checkbox_tags) =>
+            {
+                out.push(ValueChange {
+                    column: key.clone(),
+                    old: record.get(key).cloned().unwrap_or(Value::Null),
+                    new: want.clone(),
+                });
+            }
+            _ => {}
         }
     }
-    false
+    out
 }
 
 #[cfg(test)]
@@ -149,6 +209,35 @@ mod tests {
         let payload = map(json!({"name": "Acme", "tags": ["gold"]}));
         assert!(!would_change(&payload, &with_tag, &["partner_org".to_string()]));
         assert!(would_change(&payload, &with_tag, &[]));
+    }
+
+    #[test]
+    fn changes_lists_each_value_that_moves_and_a_new_record_lists_its_values() {
+        let existing = json!({"name": "Acme", "notes": "x", "tags": ["gold"],
+            "organization_fields": {"tier": "pro", "seats": 3}});
+        let payload = map(json!({"name": "Acme", "notes": "y", "tags": ["GOLD"],
+            "organization_fields": {"tier": "pro", "seats": 4, "renewal": "2025-01-01"}}));
+        let c = changes(&payload, Some(&existing), &[]);
+        let cols: Vec<(&str, Value, Value)> =
+            c.iter().map(|c| (c.column.as_str(), c.old.clone(), c.new.clone())).collect();
+        assert_eq!(
+            cols,
+            vec![
+                ("notes", json!("x"), json!("y")),
+                ("organization_fields.seats", json!(3), json!(4)),
+                ("organization_fields.renewal", Value::Null, json!("2025-01-01")),
+            ]
+        );
+        let created = changes(
+            &map(
+                json!({"name": "New", "notes": null, "organization_fields": {"tier": "pro", "seats": null}}),
+            ),
+            None,
+            &[],
+        );
+        let cols: Vec<&str> = created.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(cols, vec!["name", "organization_fields.tier"]);
+        assert!(created.iter().all(|c| c.old.is_null()));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::rows::{Duplicates, RowChecker};
 use super::{RunResult, MAX_JOBS};
 use crate::cli::{ImportArgs, WelcomeEmail};
 use crate::input::mapping::MappedHeader;
+use crate::output::changes::ChangeLog;
 use crate::output::report::ReportWriter;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Stop};
@@ -25,6 +26,7 @@ use crate::resource::Layer;
 use crate::schema::row::EmptyCells;
 use crate::schema::Schema;
 use crate::zendesk::Client;
+use std::collections::HashMap;
 
 /// What one import (or validation against an account) runs with.
 pub(super) struct ImportJob<'a> {
@@ -94,6 +96,8 @@ pub(super) async fn import_rows(
         None => None,
     };
     let first_batch = memory.as_ref().map_or(0, |m| m.next_batch);
+    let changes =
+        Arc::new(ChangeLog::create(dir, column_names(job.layer, &job.mapped), memory.is_some())?);
     // One row a request, one request a second: more than a couple in flight would only wait
     // in line, and a Ctrl-C would have to wait for them all.
     let max_jobs = if args.one_at_a_time { 2 } else { args.max_jobs.unwrap_or(MAX_JOBS) };
@@ -138,6 +142,7 @@ pub(super) async fn import_rows(
         batch_size,
         checkbox_tags: checkbox_tags.clone(),
         memory: memory.clone(),
+        changes: Some(changes.clone()),
     };
     let planner =
         tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
@@ -179,6 +184,7 @@ pub(super) async fn import_rows(
         (None, Err(e)) => Some(e),
         (None, Ok(())) => None,
     };
+    let (changed, first_changes) = changes.finish()?;
     let stats = client.stats();
     // The `finish` line is written by the caller, once the exit code is known.
     Ok(RunResult {
@@ -190,7 +196,24 @@ pub(super) async fn import_rows(
         welcome_emails: welcome_emails.load(Ordering::Relaxed) + end.stats.welcome_emails as usize,
         warnings,
         fatal,
+        changes: Some(changed),
+        first_changes,
     })
+}
+
+/// The input's name for each API column, for `changes.csv`: a file's own headers (legacy and
+/// data-importer names included), and a user's default organization under the column that
+/// named it.
+fn column_names(layer: &dyn Layer, mapped: &MappedHeader) -> HashMap<String, String> {
+    let mut names: HashMap<String, String> =
+        mapped.mapped().map(|c| (c.canonical.clone(), c.raw.clone())).collect();
+    if let Some(field) = layer.facts().refs.as_ref().map(|r| r.default_field) {
+        if let (false, Some(raw)) = (names.contains_key(field), names.get("organization").cloned())
+        {
+            names.insert(field.to_string(), raw);
+        }
+    }
+    names
 }
 
 /// Waits for the next Ctrl-C or SIGTERM; `false` when signals cannot be watched.

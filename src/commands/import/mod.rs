@@ -417,6 +417,7 @@ async fn run_with(
         rate_limit_wait_secs: run.rate_limit_wait_secs,
         jobs: run.jobs,
         welcome_emails: (layer.facts().welcome_email && !offline).then_some(run.welcome_emails),
+        changes: run.changes,
         warnings,
         exit_code: status.code(),
     };
@@ -427,6 +428,9 @@ async fn run_with(
         t.shutdown().await?;
     }
     show::print(&summary, &dir, args.json, args.quiet);
+    if dry_run && !args.json && !args.quiet {
+        show::first_changes(&run.first_changes, summary.changes.unwrap_or(0));
+    }
     match run.fatal {
         Some(err) if status == ExitStatus::Interrupted => {
             drop(err);
@@ -476,4 +480,8 @@ struct RunResult {
     welcome_emails: usize,
     warnings: Vec<String>,
     fatal: Option<anyhow::Error>,
+    /// Values changed (`changes.csv`), when the run planned against an account.
+    changes: Option<u64>,
+    /// The first of them, for a dry run's terminal.
+    first_changes: Vec<crate::output::changes::ChangeLine>,
 }

@@ -38,6 +38,10 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
         let who = if n == 1 { "person" } else { "people" };
         println!("  {n} {who} {verb} sent a welcome e-mail by Zendesk");
     }
+    if let Some(n) = summary.changes {
+        let verb = if summary.dry_run { "would change" } else { "changed" };
+        println!("  {n} values {verb} (changes.csv)");
+    }
     if summary.mode != "validate" {
         println!(
             "  {} API requests, {} jobs, {} rate-limit waits",
@@ -94,6 +98,21 @@ pub fn finish_hint(args: &ImportArgs, dir: &Path) -> String {
         failed.display(),
         quoted(&dir.display().to_string())
     )
+}
+
+/// A dry run's first changes, one line each: `row 5 notes: 'x' -> 'y'`.
+pub fn first_changes(lines: &[crate::output::changes::ChangeLine], total: u64) {
+    if lines.is_empty() {
+        return;
+    }
+    let more = total.saturating_sub(lines.len() as u64);
+    let of = if more > 0 { format!(" (first {} of {total})", lines.len()) } else { String::new() };
+    println!("changes{of}:");
+    for c in lines {
+        let old = if c.old.is_empty() { "(empty)".to_string() } else { format!("'{}'", c.old) };
+        let new = if c.new.is_empty() { "(empty)".to_string() } else { format!("'{}'", c.new) };
+        println!("  row {} ({}) {}: {old} -> {new}", c.row, c.key, c.column);
+    }
 }
 
 /// A shell word: as it is when it holds nothing a shell would read, else in single quotes.

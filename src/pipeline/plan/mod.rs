@@ -69,6 +69,8 @@ pub struct PlanSettings {
     /// `zdbulk resume`: the run's journal. Rows it knows the result of are reported with it
     /// and not planned again.
     pub memory: Option<Arc<super::memory::Memory>>,
+    /// Where each value a planned row changes is written (`changes.csv`).
+    pub changes: Option<Arc<crate::output::changes::ChangeLog>>,
 }
 
 /// Plans every row from `rows` and sends outcomes and batches to `tx`. Once `aborted` is

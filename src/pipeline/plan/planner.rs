@@ -11,7 +11,7 @@ use super::{send, Mode, PlanSettings, ValidRow};
 use crate::output::{Action, RowOutcome, RowStatus};
 use crate::pipeline::api::{find_records, Port, RowKeys};
 use crate::pipeline::batch::{Batcher, Op, PlannedRow};
-use crate::pipeline::diff::{before_values, would_change};
+use crate::pipeline::diff::{before_values, changes, would_change, ValueChange};
 use crate::pipeline::engine::PlanMsg;
 use crate::pipeline::memory::State;
 use crate::pipeline::reconcile::outcome_of;
@@ -280,6 +280,22 @@ impl<A: Port> Planner<A> {
                 }
                 Decision::Send(op, id) => (op, id),
             };
+            if let (Some(log), false) = (&self.settings.changes, op == Op::Delete) {
+                let key =
+                    if r.key.is_empty() { payload_key(layer, &payload) } else { r.key.clone() };
+                let mut moved =
+                    changes(&payload.body, record.as_ref(), &self.settings.checkbox_tags);
+                // A new user's organizations beyond the default: the ones it joins.
+                if record.is_none() && !links.is_empty() {
+                    let names = links.iter().map(|(_, n)| Value::String(n.clone())).collect();
+                    moved.push(ValueChange {
+                        column: "organizations".into(),
+                        old: Value::Null,
+                        new: Value::Array(names),
+                    });
+                }
+                log.add(r.row, &key, &moved)?;
+            }
             // A dry run counts who would be mailed; a run counts who was (rows that come back
             // created), since a bulk upsert may find someone by e-mail instead.
             let mails = self.mails(op, id, &payload);
@@ -376,6 +392,9 @@ impl<A: Port> Planner<A> {
             let mut o = outcome_of(known.op, &stub, &known.item, known.job_id.as_deref());
             if let Some(m) = text(&known.item, "message") {
                 o.message = Some(m.to_string());
+            }
+            if let Some(log) = &self.settings.changes {
+                log.carry(r.row)?;
             }
             if o.status == RowStatus::Created && self.mails(known.op, None, &payload) {
                 self.settings.welcome_emails.fetch_add(1, Ordering::Relaxed);

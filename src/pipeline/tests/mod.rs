@@ -225,6 +225,7 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
         fake.clone(),
         PlanSettings {
             memory: None,
+            changes: None,
             layer: layer(Resource::Organizations),
             validate: false,
             welcome_emails: Default::default(),
