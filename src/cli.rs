@@ -156,6 +156,12 @@ pub struct ImportArgs {
     /// second: 3,600 rows an hour.
     #[arg(long)]
     pub one_at_a_time: bool,
+    /// Field definitions: remove the options of a dropdown or multiselect that the file leaves
+    /// out, and with them their values on every record (a dry run names each and counts the
+    /// records holding it). Without it, options are only added or renamed, never removed.
+    #[arg(long)]
+    #[serde(default)]
+    pub prune_options: bool,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,

@@ -93,6 +93,23 @@ impl Port for Client {
         by: ShowBy,
         values: Vec<String>,
     ) -> anyhow::Result<Vec<Value>> {
+        if is_definitions(resource) {
+            // Definitions are few: one listing finds them all, by key or id.
+            let all = self.definitions(resource).await?;
+            let key = match by {
+                ShowBy::Ids => "id",
+                ShowBy::ExternalIds => "key",
+            };
+            return Ok(all
+                .into_iter()
+                .filter(|d| {
+                    let v = d
+                        .get(key)
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+                    v.is_some_and(|v| values.contains(&v))
+                })
+                .collect());
+        }
         let plural = layer(resource).plural();
         let path = format!("{plural}/show_many.json");
         let param = match by {
@@ -113,6 +130,13 @@ impl Port for Client {
         column: &'static str,
         value: String,
     ) -> anyhow::Result<Vec<Value>> {
+        if is_definitions(resource) {
+            let all = self.definitions(resource).await?;
+            return Ok(all
+                .into_iter()
+                .filter(|d| d.get(column).and_then(Value::as_str) == Some(&value))
+                .collect());
+        }
         let plural = layer(resource).plural();
         let path = format!("{plural}/search.json");
         let query = match resource {
@@ -195,6 +219,9 @@ impl Port for Client {
         op: Op,
         request: Value,
     ) -> Result<Vec<Value>, SubmitError> {
+        if is_definitions(resource) {
+            return self.write_definitions(resource, op, request).await;
+        }
         let (singular, path, paced) = match (resource, op) {
             (Resource::Users, Op::Create | Op::Upsert) => {
                 ("user", "users/create_or_update.json", true)
@@ -294,5 +321,68 @@ impl Port for Client {
                     .collect()
             })
             .unwrap_or_default())
+    }
+}
+
+/// Whether `resource` is a family of field definitions (no bulk jobs: one request a field).
+fn is_definitions(resource: Resource) -> bool {
+    matches!(resource, Resource::OrganizationFields | Resource::UserFields)
+}
+
+impl Client {
+    /// Every definition of a field family, in the account's order.
+    async fn definitions(&self, resource: Resource) -> anyhow::Result<Vec<Value>> {
+        let plural = layer(resource).plural();
+        Ok(cursor_all::<Value>(self, &format!("{plural}.json"), plural).await?)
+    }
+
+    /// Creates or updates field definitions, one request each (`POST {plural}.json`,
+    /// `PUT {plural}/{id}.json`); a refusal is that field's result.
+    async fn write_definitions(
+        &self,
+        resource: Resource,
+        op: Op,
+        request: Value,
+    ) -> Result<Vec<Value>, SubmitError> {
+        let plural = layer(resource).plural();
+        let singular = plural.trim_end_matches('s');
+        let mut results = Vec::new();
+        for mut item in items(&request, plural) {
+            let (method, path) = match (op, item.get("id").and_then(Value::as_u64)) {
+                (Op::Update, Some(id)) => (Method::PUT, format!("{plural}/{id}.json")),
+                (Op::Create | Op::Upsert, _) => (Method::POST, format!("{plural}.json")),
+                _ => {
+                    let msg = "a field definition is created or updated by its id, never deleted by zdbulk";
+                    return Err(SubmitError::Fatal(anyhow::anyhow!(msg)));
+                }
+            };
+            if let Some(obj) = item.as_object_mut() {
+                obj.remove("id");
+                // Zendesk needs a title; a file without one uses the key.
+                if method == Method::POST && !obj.contains_key("title") {
+                    if let Some(key) = obj.get("key").cloned() {
+                        obj.insert("title".into(), key);
+                    }
+                }
+            }
+            let body = serde_json::json!({ singular: item });
+            let sent = self.send_json_status::<Value, _>(method, &path, &[], Some(&body)).await;
+            results.push(match sent {
+                Ok((status, answer)) => {
+                    let id = answer.get(singular).and_then(|f| f.get("id")).cloned();
+                    let word = if status == 201 { "Created" } else { "Updated" };
+                    serde_json::json!({"id": id, "status": word})
+                }
+                Err(ApiError::Status { status, body, .. })
+                    if (400..500).contains(&status) && status != 403 && status != 429 =>
+                {
+                    let code = body.code().unwrap_or("Refused").to_string();
+                    serde_json::json!({"error": code, "details": body.to_string(), "status": "Failed"})
+                }
+                Err(e) if results.is_empty() => return Err(submit_error(e, resource, &path)),
+                Err(_) => break,
+            });
+        }
+        Ok(results)
     }
 }

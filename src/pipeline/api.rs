@@ -177,7 +177,7 @@ pub async fn find_records<A: Port>(
         api.show_many(resource, ShowBy::ExternalIds, ext)
             .await?
             .into_iter()
-            .filter_map(|v| Some((text_of(&v, "external_id")?.to_lowercase(), v)))
+            .filter_map(|v| Some((text_of(&v, layer.facts().external_key)?.to_lowercase(), v)))
             .collect()
     };
     let column = layer.search_column();

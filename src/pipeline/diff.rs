@@ -150,6 +150,24 @@ pub fn changes(
             continue;
         }
         match (key.as_str(), want) {
+            // A definition's options, as its file writes them: `Label=tag; Other=other`.
+            ("custom_field_options", _) => {
+                let cell = |v: Option<&Value>| -> Value {
+                    let Some(list) = v.and_then(Value::as_array) else { return Value::Null };
+                    let text = |o: &Value, k: &str| {
+                        o.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+                    };
+                    let parts: Vec<String> = list
+                        .iter()
+                        .map(|o| format!("{}={}", text(o, "name"), text(o, "value")))
+                        .collect();
+                    Value::String(parts.join("; "))
+                };
+                let (old, new) = (cell(record.get(key)), cell(Some(want)));
+                if old != new {
+                    out.push(ValueChange { column: "options".into(), old, new });
+                }
+            }
             ("organization_fields" | "user_fields", Value::Object(fields)) => {
                 let stored = record.get(key).and_then(Value::as_object);
                 for (k, v) in fields {

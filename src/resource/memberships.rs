@@ -19,6 +19,7 @@ const FACTS: Facts = Facts {
     unique_columns: &[],
     key_columns: &["id"],
     upsert: UpsertStyle::LookupThenWrite,
+    external_key: "external_id",
     search_column: "id",
     refs: None,
     welcome_email: false,

@@ -7,6 +7,7 @@
 //! - [`users`]: users (`create_or_update_many`; organizations as references).
 //! - [`memberships`]: organization memberships, the second stream of a users import.
 
+pub mod fields;
 pub mod memberships;
 pub mod organizations;
 pub mod users;
@@ -100,6 +101,9 @@ pub struct Facts {
     pub key_columns: &'static [&'static str],
     /// How an upsert is done.
     pub upsert: UpsertStyle,
+    /// The record field a row's external id is matched against (`external_id`; a field
+    /// definition's `key`).
+    pub external_key: &'static str,
     /// The unique column that finds a record one request a value when a row has no id or
     /// external id (organizations: `name`; users: `email`; never a user's name, which is not
     /// unique).
@@ -129,6 +133,17 @@ pub trait Layer: Send + Sync + 'static {
     fn column(&self, name: &str) -> Option<Kind<'static>>;
     /// Rules over a whole checked row (after its cells), for `mode`.
     fn row_rules(&self, _payload: &Payload, _mode: Mode, _errors: &mut Vec<CellError>) {}
+    /// Fits a row's write to the record it updates (`existing`), before the two are compared:
+    /// field definitions merge their options here. Returns what the write would remove from
+    /// the account (options, under `prune`), or why the row cannot be written.
+    fn against_existing(
+        &self,
+        _body: &mut serde_json::Map<String, serde_json::Value>,
+        _existing: &serde_json::Value,
+        _prune: bool,
+    ) -> Result<Vec<fields::Removed>, String> {
+        Ok(vec![])
+    }
 
     /// Which resource this is.
     fn resource(&self) -> Resource {
@@ -169,6 +184,8 @@ pub fn layer(resource: Resource) -> &'static dyn Layer {
     match resource {
         Resource::Users => &users::Users,
         Resource::Memberships => &memberships::Memberships,
+        Resource::OrganizationFields => &fields::OrganizationFields,
+        Resource::UserFields => &fields::UserFields,
         _ => &organizations::Organizations,
     }
 }
@@ -180,6 +197,8 @@ pub fn payload_key(layer: &dyn Layer, p: &Payload) -> String {
             "external_id" => p.external_id.clone(),
             "name" => p.name.clone(),
             "email" => p.email.clone(),
+            // A field definition's key is its external identity.
+            "key" => p.external_id.clone(),
             "id" => p.id.map(|i| i.to_string()),
             _ => None,
         };
@@ -206,6 +225,9 @@ pub fn how_named(layer: &dyn Layer, p: &Payload) -> String {
         return format!("id {id}");
     }
     if let Some(x) = &p.external_id {
+        if layer.key_columns() == ["key"] {
+            return format!("key '{x}'");
+        }
         return format!("external_id '{x}'");
     }
     match (layer.search_column(), search_value(layer, p)) {

@@ -17,6 +17,7 @@ const FACTS: Facts = Facts {
     key_columns: &["external_id", "name", "id"],
     upsert: UpsertStyle::LookupThenWrite,
     // Organization names are unique (ignoring case), so a name finds one record.
+    external_key: "external_id",
     search_column: "name",
     refs: None,
     welcome_email: false,

@@ -22,6 +22,7 @@ const FACTS: Facts = Facts {
     unique_columns: &["email", "external_id"],
     key_columns: &["email", "external_id", "id", "name"],
     upsert: UpsertStyle::BulkUpsert,
+    external_key: "external_id",
     search_column: "email",
     refs: Some(RefSpec { to: Resource::Organizations, default_field: "organization_id" }),
     welcome_email: true,

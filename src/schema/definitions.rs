@@ -7,8 +7,9 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
 
+use super::row::DefColumn;
 use super::value::parse_bool;
-use super::{FieldDef, FieldOption, FieldType, Schema};
+use super::{compile_pattern, FieldDef, FieldOption, FieldType, Schema};
 use crate::input::open_input;
 
 /// Parses an `options` cell: `Label=tag; Other label=other_tag` (a bare `tag` is its own label).
@@ -25,6 +26,61 @@ pub fn parse_options(cell: &str) -> Result<Vec<FieldOption>, String> {
         out.push(FieldOption { name: name.to_string(), value: value.to_string() });
     }
     Ok(out)
+}
+
+/// Checks one cell of a definitions file's column that has rules of its own, and gives its API
+/// value (`options` as `custom_field_options`).
+pub fn definition_cell(column: DefColumn, cell: &str) -> Result<serde_json::Value, String> {
+    use serde_json::json;
+    match column {
+        DefColumn::Key => {
+            let ok = cell.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(format!(
+                    "'{cell}' is not a field key: use letters, digits and underscores only"
+                ));
+            }
+            if cell.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!("'{cell}' is not a field key: it cannot be digits only"));
+            }
+            Ok(json!(cell))
+        }
+        DefColumn::Type => match FieldType::parse(cell) {
+            Some(t) => Ok(json!(t.as_str())),
+            None => Err(format!(
+                "'{cell}' is not a field type (text, textarea, checkbox, date, integer, decimal, regexp, dropdown, multiselect, lookup)"
+            )),
+        },
+        DefColumn::Options => {
+            let options = parse_options(cell)?;
+            let mut seen: Vec<&str> = Vec::new();
+            for o in &options {
+                if seen.contains(&o.value.as_str()) {
+                    return Err(format!(
+                        "tag '{}' is used by two options; each option needs its own tag",
+                        o.value
+                    ));
+                }
+                seen.push(&o.value);
+            }
+            Ok(json!(options
+                .iter()
+                .map(|o| json!({"name": o.name, "value": o.value}))
+                .collect::<Vec<_>>()))
+        }
+        DefColumn::Pattern => match compile_pattern(cell) {
+            Ok(_) => Ok(json!(cell)),
+            Err(e) => {
+                let text = e.to_string();
+                let why = text.lines().last().unwrap_or_default().trim_start_matches("error: ");
+                Err(format!("'{cell}' is not a pattern that compiles ({why})"))
+            }
+        },
+        DefColumn::Position => cell
+            .parse::<u64>()
+            .map(|n| json!(n))
+            .map_err(|_| format!("'{cell}' is not a position (a whole number)")),
+    }
 }
 
 /// Reads a definitions file (CSV or XLSX) into a schema. Errors name the file, row and column.

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::definitions::definition_cell;
 use super::value::{check_cell, parse_bool, trim};
 use super::{FieldDef, Schema};
 use crate::input::mapping::ListSeparator;
@@ -126,8 +127,25 @@ pub enum Kind<'s> {
     Field(&'s FieldDef),
     /// A custom field column the account does not have: the message, with a suggestion.
     UnknownField(String),
+    /// A column of a field definitions file that needs its own check.
+    Definition(DefColumn),
     /// Not a column of this resource at all.
     Foreign,
+}
+
+/// The columns of a field definitions file with checks of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefColumn {
+    /// `key`: letters, digits and underscores, not digits only.
+    Key,
+    /// `type`: one of the field types.
+    Type,
+    /// `options`: `Label=tag; Other label=other_tag`, each tag once.
+    Options,
+    /// `regexp_for_validation`: a pattern that compiles.
+    Pattern,
+    /// `position`: a whole number.
+    Position,
 }
 
 /// One column of a file, resolved against the resource and the account's fields.
@@ -238,6 +256,7 @@ pub fn check_row<'c, 's: 'c>(
                 // Keys cannot be cleared: they identify the row.
                 Kind::Name { .. } | Kind::Id | Kind::ExternalId | Kind::Email => {}
                 Kind::Reference { .. } | Kind::UnknownField(_) | Kind::Foreign => {}
+                Kind::Definition(_) => {}
                 Kind::Field(def) => {
                     fields.insert(def.key.clone(), Value::Null);
                 }
@@ -249,6 +268,11 @@ pub fn check_row<'c, 's: 'c>(
                 }
             }
             continue;
+        }
+        // A definition's key given counts as given, valid or not: one message says what is
+        // wrong with it, not also that it is missing.
+        if matches!(col.kind, Kind::Definition(DefColumn::Key)) {
+            out.seen.external_id = true;
         }
         match &col.kind {
             Kind::Name { no_pipe: true } if trimmed.contains('|') => error(
@@ -374,6 +398,22 @@ pub fn check_row<'c, 's: 'c>(
                     fields.insert(def.key.clone(), v.into_json(def));
                 }
                 Ok(_) => {}
+                Err(reason) => error(column, reason),
+            },
+            Kind::Definition(which) => match definition_cell(*which, trimmed) {
+                Ok(v) => {
+                    if *which == DefColumn::Key && build {
+                        out.external_id = Some(trimmed.to_string());
+                        out.name = Some(trimmed.to_string());
+                    }
+                    if build {
+                        let key = match which {
+                            DefColumn::Options => "custom_field_options",
+                            _ => column,
+                        };
+                        out.body.insert(key.to_string(), v);
+                    }
+                }
                 Err(reason) => error(column, reason),
             },
             Kind::UnknownField(message) => error(column, message.clone()),

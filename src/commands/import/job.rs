@@ -100,9 +100,16 @@ pub(super) async fn import_rows(
         Arc::new(ChangeLog::create(dir, column_names(job.layer, &job.mapped), memory.is_some())?);
     // One row a request, one request a second: more than a couple in flight would only wait
     // in line, and a Ctrl-C would have to wait for them all.
-    let max_jobs = if args.one_at_a_time { 2 } else { args.max_jobs.unwrap_or(MAX_JOBS) };
+    // Field definitions have no bulk jobs either: one request a field, a few at a time.
+    let definitions = super::is_definitions(args.resource);
+    let one_at_a_time = args.one_at_a_time || definitions;
+    let max_jobs = match (args.one_at_a_time, definitions) {
+        (true, _) => 2,
+        (_, true) => args.max_jobs.unwrap_or(4),
+        _ => args.max_jobs.unwrap_or(MAX_JOBS),
+    };
     // One row a request: a batch is one row, so a failure is that row's alone.
-    let batch_size = if args.one_at_a_time { 1 } else { args.batch_size.unwrap_or(MAX_BATCH) };
+    let batch_size = if one_at_a_time { 1 } else { args.batch_size.unwrap_or(MAX_BATCH) };
     // Rows read ahead of the planner: one planning chunk's worth a few times over.
     let (row_tx, row_rx) = mpsc::channel::<RowIn>(4 * MAX_BATCH);
     let (plan_tx, plan_rx) = mpsc::channel(WINDOWS_AHEAD * max_jobs);
@@ -143,6 +150,7 @@ pub(super) async fn import_rows(
         checkbox_tags: checkbox_tags.clone(),
         memory: memory.clone(),
         changes: Some(changes.clone()),
+        prune_options: args.prune_options,
     };
     let planner =
         tokio::spawn(plan::plan(client.clone(), settings, row_rx, plan_tx, aborted.clone()));
@@ -156,9 +164,9 @@ pub(super) async fn import_rows(
     let engine_settings = EngineSettings {
         max_jobs,
         // Memberships still go in bulk jobs of their own size.
-        batch_size: if args.one_at_a_time { MAX_BATCH } else { batch_size },
+        batch_size: if one_at_a_time { MAX_BATCH } else { batch_size },
         checkbox_tags,
-        one_at_a_time: args.one_at_a_time,
+        one_at_a_time,
         first_batch,
         memory,
         ..EngineSettings::default()

@@ -51,11 +51,22 @@ fn mode_of(m: ImportMode) -> Mode {
 
 fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
     let verb = if validate { "validate" } else { "import" };
-    if !matches!(args.resource, Resource::Organizations | Resource::Users) {
+    let definitions = is_definitions(args.resource);
+    if args.prune_options && !definitions {
+        return Err(usage_error(
+            "--prune-options is for field definitions (`import organization-fields` or `import user-fields`)",
+        ));
+    }
+    if definitions && matches!(args.mode, ImportMode::Delete | ImportMode::Create) {
         return Err(usage_error(format!(
-            "`zdbulk {verb} {}` is not built yet in this version (organizations and users are)",
+            "`zdbulk {verb} {}` creates the fields a file adds and updates the others (the default upsert mode, or --mode update); it never deletes a field, and --mode create would fail on every field that exists",
             args.resource.cli_name()
         )));
+    }
+    if definitions && (args.one_at_a_time || args.batch_size.is_some()) {
+        return Err(usage_error(
+            "field definitions are written one request a field: --one-at-a-time and --batch-size do not apply",
+        ));
     }
     let welcome = layer(args.resource).facts().welcome_email;
     if args.welcome_email.is_some() && !welcome {
@@ -162,7 +173,16 @@ fn check_field_columns(
     }
 }
 
+/// Whether `resource` is a family of field definitions rather than records.
+pub(crate) fn is_definitions(resource: Resource) -> bool {
+    matches!(resource, Resource::OrganizationFields | Resource::UserFields)
+}
+
 async fn account_schema(client: &Client, layer: &dyn Layer) -> anyhow::Result<Schema> {
+    // A definitions file has no custom field columns to check.
+    if is_definitions(layer.resource()) {
+        return Ok(Schema::new(Vec::new()));
+    }
     let what = format!("{} fields", layer.singular());
     let defs = match layer.resource() {
         Resource::Users => client.user_fields().list_all().await,

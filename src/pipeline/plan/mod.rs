@@ -71,6 +71,8 @@ pub struct PlanSettings {
     pub memory: Option<Arc<super::memory::Memory>>,
     /// Where each value a planned row changes is written (`changes.csv`).
     pub changes: Option<Arc<crate::output::changes::ChangeLog>>,
+    /// Field definitions: options the file leaves out are removed (`--prune-options`).
+    pub prune_options: bool,
 }
 
 /// Plans every row from `rows` and sends outcomes and batches to `tx`. Once `aborted` is

@@ -16,7 +16,8 @@ use crate::pipeline::engine::PlanMsg;
 use crate::pipeline::memory::State;
 use crate::pipeline::reconcile::outcome_of;
 use crate::pipeline::refs::Refs;
-use crate::resource::{how_named, layer, payload_key, search_value, Layer, UpsertStyle};
+use crate::resource::fields::Removed;
+use crate::resource::{how_named, layer, payload_key, search_value, Layer, Resource, UpsertStyle};
 use crate::schema::row::Payload;
 
 /// A row whose references are resolved: its payload (with the default organization's id)
@@ -31,8 +32,9 @@ pub(super) struct Planner<A> {
 
 /// What planning decided for one row.
 enum Decision {
-    /// Send it with this operation (and the existing record's id, if any).
-    Send(Op, Option<u64>),
+    /// Send it with this operation (and the existing record's id, if any), and what the
+    /// write removes from the account, in words (options pruned), if anything.
+    Send(Op, Option<u64>, Option<String>),
     /// Settled without a request.
     Settled(RowOutcome),
 }
@@ -179,9 +181,23 @@ impl<A: Port> Planner<A> {
         let id = record.and_then(|v| v.get("id")).and_then(Value::as_u64);
         let bulk = layer.upsert() == UpsertStyle::BulkUpsert;
         Ok(match (mode, record, id) {
-            (Mode::Create, _, _) => Decision::Send(Op::Create, None),
-            (Mode::Delete, Some(_), Some(id)) => Decision::Send(Op::Delete, Some(id)),
+            (Mode::Create, _, _) => Decision::Send(Op::Create, None, None),
+            (Mode::Delete, Some(_), Some(id)) => Decision::Send(Op::Delete, Some(id), None),
             (Mode::Upsert | Mode::Update, Some(existing), Some(id)) => {
+                let prune = self.settings.prune_options;
+                let removed = match layer.against_existing(&mut payload.body, existing, prune) {
+                    Ok(removed) => removed,
+                    Err(msg) => {
+                        let msg = format!("row {}, type: {msg}", r.row);
+                        let o = refused(r, Action::None, RowStatus::Invalid, "TypeChange", msg);
+                        return Ok(Decision::Settled(o));
+                    }
+                };
+                let note = if removed.is_empty() {
+                    None
+                } else {
+                    Some(self.holders(existing, &removed).await?)
+                };
                 if bulk {
                     if let Some(msg) = self.conflict(payload, existing).await? {
                         let msg = format!("row {}, {msg}", r.row);
@@ -204,7 +220,7 @@ impl<A: Port> Planner<A> {
                     } else {
                         Op::Update
                     };
-                    Decision::Send(op, Some(id))
+                    Decision::Send(op, Some(id), note)
                 } else {
                     let mut o = outcome(r, Action::None, RowStatus::Unchanged);
                     o.zendesk_id = Some(id);
@@ -212,7 +228,7 @@ impl<A: Port> Planner<A> {
                 }
             }
             (Mode::Upsert, None, _) if payload.id.is_none() && payload.name.is_some() => {
-                Decision::Send(if bulk { Op::Upsert } else { Op::Create }, None)
+                Decision::Send(if bulk { Op::Upsert } else { Op::Create }, None, None)
             }
             (Mode::Upsert, None, _) if payload.id.is_none() => {
                 let msg = format!(
@@ -241,6 +257,48 @@ impl<A: Port> Planner<A> {
         })
     }
 
+    /// What pruning `removed` options of the definition `existing` takes from the account, in
+    /// words: each option and how many records hold it, counted over every record.
+    async fn holders(&self, existing: &Value, removed: &[Removed]) -> anyhow::Result<String> {
+        let key = text(existing, "key").unwrap_or_default();
+        let (records, family) = match self.layer().resource() {
+            Resource::UserFields => (Resource::Users, "user_fields"),
+            _ => (Resource::Organizations, "organization_fields"),
+        };
+        let mut counts = vec![0u64; removed.len()];
+        let mut after = None;
+        loop {
+            let (page, next) = self.api.list_page(records, after).await?;
+            for record in &page {
+                let value = record.get(family).and_then(|f| f.get(key));
+                for (n, option) in counts.iter_mut().zip(removed) {
+                    let holds = match value {
+                        Some(Value::String(s)) => s == &option.value,
+                        Some(Value::Array(a)) => {
+                            a.iter().any(|v| v.as_str() == Some(&option.value))
+                        }
+                        _ => false,
+                    };
+                    *n += u64::from(holds);
+                }
+            }
+            match next {
+                Some(n) if !page.is_empty() => after = Some(n),
+                _ => break,
+            }
+        }
+        let what = layer(records).plural();
+        let each: Vec<String> = removed
+            .iter()
+            .zip(counts)
+            .map(|(o, n)| format!("'{}' ({}), held by {n} {what}", o.name, o.value))
+            .collect();
+        Ok(format!(
+            "--prune-options removes option {} of field '{key}': their values are removed from those records",
+            each.join("; ")
+        ))
+    }
+
     /// Whether a planned create would make Zendesk mail the person.
     fn mails(&self, op: Op, id: Option<u64>, p: &Payload) -> bool {
         matches!(op, Op::Create | Op::Upsert)
@@ -263,7 +321,7 @@ impl<A: Port> Planner<A> {
         let layer = self.layer();
         for ((r, mut payload, links), record) in rows.into_iter().zip(found) {
             let decision = self.decide(r, &mut payload, record.as_ref()).await?;
-            let (op, id) = match decision {
+            let (op, id, note) = match decision {
                 Decision::Settled(mut o) => {
                     if self.settings.validate {
                         relabel(&mut o);
@@ -278,7 +336,7 @@ impl<A: Port> Planner<A> {
                     send(tx, msg).await?;
                     continue;
                 }
-                Decision::Send(op, id) => (op, id),
+                Decision::Send(op, id, note) => (op, id, note),
             };
             if let (Some(log), false) = (&self.settings.changes, op == Op::Delete) {
                 let key =
@@ -309,6 +367,7 @@ impl<A: Port> Planner<A> {
                     if self.settings.validate { RowStatus::Valid } else { RowStatus::Planned };
                 let mut o = outcome(r, action, status);
                 o.zendesk_id = id;
+                o.message = note;
                 let findable = id.is_some()
                     || payload.external_id.is_some()
                     || search_value(layer, &payload).is_some();

@@ -226,6 +226,7 @@ async fn import(fake: &Fake, mode: Mode, rows: Vec<RowIn>) -> (Vec<Vec<String>>,
         PlanSettings {
             memory: None,
             changes: None,
+            prune_options: false,
             layer: layer(Resource::Organizations),
             validate: false,
             welcome_emails: Default::default(),
