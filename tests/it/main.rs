@@ -3,6 +3,7 @@
 mod changes;
 mod client;
 mod common;
+mod definitions;
 mod fuzz;
 mod import;
 mod input;

@@ -3,6 +3,7 @@
 //! every resource; what differs comes from its [`Layer`].
 
 mod job;
+mod reorder;
 mod rows;
 mod show;
 mod validate;
@@ -390,7 +391,23 @@ async fn run_with(
             validate,
             resume,
         };
-        run = import_rows(job, client, input, &dir, &mut report).await?;
+        run = import_rows(job, client.clone(), input, &dir, &mut report).await?;
+        // Field definitions take the file's order once they all exist.
+        if is_definitions(args.resource) && !dry_run && run.fatal.is_none() {
+            let done = reorder::reorder(
+                &client,
+                args.resource,
+                &args.file,
+                args.sheet.as_deref(),
+                &mapped,
+            )
+            .await;
+            match done {
+                Ok(Some(note)) if !args.quiet => eprintln!("{note}"),
+                Ok(_) => {}
+                Err(e) => run.fatal = Some(e),
+            }
+        }
         let counts = report.finish(run.rows).context("failed to finish the report")?;
         (counts, run.rows)
     };
