@@ -124,9 +124,15 @@ pub struct Memory {
 }
 
 fn resource_of(plural: &str) -> Option<Resource> {
-    [Resource::Organizations, Resource::Users, Resource::Memberships]
-        .into_iter()
-        .find(|r| layer(*r).plural() == plural)
+    [
+        Resource::Organizations,
+        Resource::Users,
+        Resource::Memberships,
+        Resource::OrganizationFields,
+        Resource::UserFields,
+    ]
+    .into_iter()
+    .find(|r| layer(*r).plural() == plural)
 }
 
 fn op_of(s: &str) -> Option<Op> {
