@@ -496,7 +496,10 @@ async fn run_directories_are_private() {
         names.push(path.file_name().unwrap().to_string_lossy().to_string());
     }
     names.sort();
-    assert_eq!(names, ["failed.csv", "journal.ndjson", "report.csv", "summary.json"]);
+    assert_eq!(
+        names,
+        ["changes.csv", "failed.csv", "journal.ndjson", "report.csv", "summary.json"]
+    );
     // The journal's last line says how the run ended.
     let journal = std::fs::read_to_string(dir.join("journal.ndjson")).unwrap();
     let last: Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
