@@ -174,6 +174,7 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
     if let Some(first) = names.first_mut() {
         if let Some(rest) = first.strip_prefix('\u{FEFF}') {
             *first = rest.to_string();
+            crate::output::guard::unguard_in_place(first);
         }
     }
     rows.header_len = names.len();
@@ -259,6 +260,7 @@ impl CsvRows {
                     for (i, cell) in cells.iter_mut().enumerate() {
                         cell.clear();
                         cell.push_str(field(i).unwrap_or_default());
+                        crate::output::guard::unguard_in_place(cell);
                     }
                     return;
                 }
@@ -275,6 +277,8 @@ impl CsvRows {
         for (cell, field) in cells.iter_mut().zip(self.record.iter()) {
             cell.clear();
             cell.push_str(&encoding::decode_1252(field));
+            // The formula-injection guard of a CSV zdbulk (or Excel) wrote: removed.
+            crate::output::guard::unguard_in_place(cell);
         }
     }
 }

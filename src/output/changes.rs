@@ -171,7 +171,9 @@ impl ChangeLog {
 impl Inner {
     fn write(&mut self, line: &ChangeLine) -> Result<(), csv::Error> {
         let row = line.row.to_string();
-        self.writer.write_record([&row, &line.key, &line.column, &line.old, &line.new])?;
+        let cells = [&row, &line.key, &line.column, &line.old, &line.new];
+        self.writer
+            .write_record(cells.map(|c| super::guard::guard(c)).iter().map(|c| c.as_ref()))?;
         self.count += 1;
         if self.first.len() < SHOWN {
             self.first.push(line.clone());

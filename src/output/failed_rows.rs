@@ -102,7 +102,8 @@ impl FailedRows {
                 // error column), rather than losing them or failing the file.
                 let mut w =
                     csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(file));
-                w.write_record(&header).map_err(csv_err)?;
+                let guarded: Vec<_> = header.iter().map(|c| super::guard::guard(c)).collect();
+                w.write_record(guarded.iter().map(|c| c.as_bytes())).map_err(csv_err)?;
                 self.sink = Sink::Csv(Box::new(w));
             }
             FailedFormat::Xlsx => {
@@ -158,7 +159,9 @@ impl FailedRows {
         let path = self.path.clone();
         match &mut self.sink {
             Sink::Csv(w) => {
-                w.write_record(&cells).map_err(|source| FailedRowsError::Csv { path, source })?
+                let guarded: Vec<_> = cells.iter().map(|c| super::guard::guard(c)).collect();
+                let bytes = guarded.iter().map(|c| c.as_bytes());
+                w.write_record(bytes).map_err(|source| FailedRowsError::Csv { path, source })?
             }
             Sink::Xlsx(wb, row) => {
                 let sheet = wb

@@ -91,7 +91,7 @@ impl ReportWriter {
         let mut line = csv::WriterBuilder::new()
             .buffer_capacity(256)
             .from_writer(std::mem::take(&mut self.line));
-        line.write_record(record)?;
+        line.write_record(record.map(super::guard::guard).iter().map(|c| c.as_ref()))?;
         self.line = line.into_inner().map_err(|e| e.into_error())?;
         self.file.write_all(&self.line)?;
         self.line.clear();

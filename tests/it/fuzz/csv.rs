@@ -54,10 +54,17 @@ fn csv_oracle(bytes: &[u8], delimiter: u8) -> Option<(Vec<String>, Vec<Vec<Strin
     if let Some(rest) = header[0].strip_prefix('\u{FEFF}') {
         header[0] = rest.to_string();
     }
+    // The formula-injection guard (a leading `'` before `= + - @`, tab or CR) is removed from
+    // every cell read; blank rows are judged before.
+    let unguard = |cells: &[String]| -> Vec<String> {
+        cells.iter().map(|c| zdbulk::output::guard::unguard(c).to_string()).collect()
+    };
+    let header = unguard(&header);
     let rows = records[start + 1..]
         .iter()
         .map(|(_, cells)| cells.clone())
         .filter(|cells| !cells.iter().all(|c| c.bytes().all(|b| b.is_ascii_whitespace())))
+        .map(|cells| unguard(&cells))
         .collect();
     Some((header, rows))
 }
