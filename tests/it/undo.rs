@@ -334,3 +334,78 @@ async fn undo_refuses_what_is_not_a_finished_import() {
     assert_eq!(writes(&stats(&sb).await), sent, "nothing was sent");
     assert_eq!(sb.api().get("/api/v2/organizations/count.json").await.body["count"]["value"], 20);
 }
+
+/// What a delete-mode run deleted cannot be brought back: each record is listed, with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_a_run_deleted_are_listed_as_not_restorable() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let file = tmp.path().join("orgs.csv");
+    write_orgs(&file, 10, |_| "n".into());
+    let (code, _, _) = run(&sb, &work, &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let args = ["import", "organizations", file.to_str().unwrap(), "--mode", "delete"];
+    let (code, stderr, report, deleted) = run_dir_of(&sb, &work, &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(count(&report, "deleted"), 10);
+    let sent = writes(&stats(&sb).await);
+    let (code, stderr, report) = run(&sb, &work, &["undo", deleted.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report.len(), 10);
+    assert!(
+        report.iter().all(|r| r[3] == "unchanged"
+            && r[6] == "NotRestorable"
+            && r[7].contains("deleted by the run")),
+        "{report:?}"
+    );
+    assert_eq!(writes(&stats(&sb).await), sent, "nothing to send");
+}
+
+/// Without target flags, undo uses the account the import used: here `--sandbox`, whose state
+/// lives in the directory the import was started from, not the one undo runs in.
+#[test]
+fn undo_defaults_to_the_journaled_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "name,external_id\nAcme,o-1\nGlobex,o-2\n").unwrap();
+    let zdbulk = |cwd: &Path, args: &[&str]| {
+        let out =
+            crate::common::zdbulk().current_dir(cwd).args(args).arg("--quiet").output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let run_dir = a.join("import");
+    let (code, stderr) = zdbulk(
+        &a,
+        &[
+            "import",
+            "organizations",
+            file.to_str().unwrap(),
+            "--sandbox",
+            "--run-dir",
+            run_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let first = b.join("undo-1");
+    let (code, stderr) =
+        zdbulk(&b, &["undo", run_dir.to_str().unwrap(), "--run-dir", first.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report = crate::import::read_csv(&first.join("report.csv"));
+    assert_eq!(count(&report, "deleted"), 2, "{report:?}");
+    assert_eq!(
+        lines_with(&report, "deleted", "already gone"),
+        0,
+        "found in a's sandbox: {report:?}"
+    );
+    let second = b.join("undo-2");
+    let (code, stderr) =
+        zdbulk(&b, &["undo", run_dir.to_str().unwrap(), "--run-dir", second.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("nothing left to undo"), "{stderr}");
+    assert!(!b.join(".zdbulk").exists(), "no sandbox state where undo ran");
+}
