@@ -188,3 +188,26 @@ fn not_found(err: &anyhow::Error) -> bool {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_what_differs_is_written_back_and_risky_user_fields_are_held_back() {
+        let before = json!({"notes": "old", "tags": ["a"], "email": "a@x.test", "organization_id": 1,
+                            "user_fields": {"tier": null}});
+        let now = json!({"notes": "new", "tags": ["A"], "email": "b@x.test", "organization_id": 2,
+                         "user_fields": {"tier": "gold"}});
+        let before = before.as_object().cloned().unwrap();
+        let (write, held) = restore_values(Resource::Users, &before, &now);
+        assert_eq!(Value::Object(write), json!({"notes": "old", "user_fields": {"tier": null}}));
+        assert_eq!(held.len(), 2, "{held:?}");
+        assert!(held[0].starts_with("email was \"a@x.test\""), "{held:?}");
+        assert!(held[1].contains("other memberships"), "{held:?}");
+        // An organization's fields are all written back.
+        let (write, held) = restore_values(Resource::Organizations, &before, &now);
+        assert!(held.is_empty() && write.contains_key("organization_id"));
+    }
+}
