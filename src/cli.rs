@@ -30,8 +30,9 @@ pub enum Command {
     Validate(ImportArgs),
     /// Finish an interrupted run without creating duplicates.
     Resume(RunDirArgs),
-    /// Delete what a run created.
-    Undo(RunDirArgs),
+    /// Delete what an import run created, and list (or restore) what it updated.
+    #[command(after_long_help = UNDO_EXAMPLES)]
+    Undo(UndoArgs),
     /// Export records to CSV or XLSX, custom fields as columns.
     Export(ExportArgs),
     /// Log in with OAuth, or manage the stored token.
@@ -51,6 +52,14 @@ Examples:
 
   # Then, from another terminal
   curl -u admin@sandbox.test/token:sandbox-token http://127.0.0.1:8080/api/v2/organizations.json";
+
+const UNDO_EXAMPLES: &str = "\
+Examples:
+  # See what undoing a run would do; nothing is sent
+  zdbulk undo zdbulk-runs/20260101T090000Z-organizations --dry-run
+
+  # Delete what the run created, and write back the values it overwrote
+  zdbulk undo zdbulk-runs/20260101T090000Z-organizations --restore-updates";
 
 pub use crate::resource::Resource;
 
@@ -173,7 +182,7 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// Arguments of `resume` and `undo`.
+/// Arguments of `resume`.
 #[derive(Debug, Clone, Args)]
 pub struct RunDirArgs {
     /// The run directory of the import.
@@ -181,6 +190,31 @@ pub struct RunDirArgs {
     /// The target account (default: the one the run used).
     #[command(flatten)]
     pub target: TargetArgs,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `undo`.
+#[derive(Debug, Clone, Args)]
+pub struct UndoArgs {
+    /// The run directory of the import to undo.
+    pub run_dir: PathBuf,
+    /// The target account (default: the one the import ran against).
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Look up and report what would be done, but send no write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write back the values the records the run updated had before it.
+    #[arg(long)]
+    pub restore_updates: bool,
+    /// Where to write this undo's report (default: zdbulk-runs/<UTC time>-undo-<resource>/).
+    #[arg(long = "run-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
     /// No progress display.
     #[arg(long, short)]
     pub quiet: bool,
@@ -280,6 +314,24 @@ mod tests {
         assert_eq!(args.email, "admin@sandbox.test");
         assert_eq!(args.time_scale, 1.0);
         assert!(!args.no_bulk_imports, "bulk imports are on unless asked");
+    }
+
+    #[test]
+    fn undo_takes_the_import_directory_and_its_own_run_directory_apart() {
+        let cli = Cli::try_parse_from([
+            "zdbulk",
+            "undo",
+            "zdbulk-runs/a",
+            "--run-dir",
+            "out",
+            "--restore-updates",
+            "--sandbox",
+        ])
+        .unwrap();
+        let Command::Undo(args) = cli.command else { panic!("not undo") };
+        assert_eq!(args.run_dir, PathBuf::from("zdbulk-runs/a"));
+        assert_eq!(args.out_dir, Some(PathBuf::from("out")));
+        assert!(args.restore_updates && args.target.sandbox && !args.dry_run);
     }
 
     #[test]

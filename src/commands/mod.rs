@@ -3,6 +3,7 @@
 mod import;
 mod resume;
 mod sandbox;
+mod undo;
 
 use crate::cli::{Cli, Command};
 use crate::error::{usage_error, ExitStatus};
@@ -14,7 +15,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Import(args) => import::run(args, false).await,
         Command::Validate(args) => import::run(args, true).await,
         Command::Resume(args) => resume::run(args).await,
-        Command::Undo(_) => not_built("undo"),
+        Command::Undo(args) => undo::run(args).await,
         Command::Export(_) => not_built("export"),
         Command::Auth(_) => not_built("auth"),
     }

@@ -22,5 +22,6 @@ mod sandbox_users;
 mod stopping;
 mod token_faults;
 mod token_retry;
+mod undo;
 mod users;
 mod validate;
