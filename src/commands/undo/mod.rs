@@ -199,6 +199,7 @@ pub async fn run(args: UndoArgs) -> anyhow::Result<ExitStatus> {
         rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
         jobs,
         welcome_emails: None,
+        changes: None,
         warnings: target.warnings.clone(),
         exit_code: status.code(),
     };
