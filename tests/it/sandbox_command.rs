@@ -96,7 +96,9 @@ fn zero_time_scale_is_a_usage_error() {
 
 #[test]
 fn commands_not_built_yet_say_so_and_exit_2() {
-    for cmd in [vec!["auth", "login"]] {
-        zdbulk().args(&cmd).assert().code(2).stderr(predicates::str::contains("is not built yet"));
-    }
+    zdbulk()
+        .args(["auth", "login"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is not built yet"));
 }
