@@ -2,7 +2,9 @@
 
 mod import;
 mod resume;
+mod run_dir;
 mod sandbox;
+mod signals;
 mod undo;
 
 use crate::cli::{Cli, Command};

@@ -8,10 +8,13 @@ use serde_json::{json, Map, Value};
 use super::{Facts, Layer, Mode, Resource, UpsertStyle};
 use crate::schema::row::{CellError, DefColumn, Kind, Payload};
 
+/// The layer of one family of field definitions: both families are alike but for their facts.
+pub struct Fields(&'static Facts);
+
 /// The organization fields layer.
-pub struct OrganizationFields;
+pub static ORGANIZATION_FIELDS: Fields = Fields(&ORGANIZATION_FACTS);
 /// The user fields layer.
-pub struct UserFields;
+pub static USER_FIELDS: Fields = Fields(&USER_FACTS);
 
 const ORGANIZATION_FACTS: Facts = Facts {
     resource: Resource::OrganizationFields,
@@ -169,29 +172,9 @@ pub fn against_existing(
     Ok(removed)
 }
 
-impl Layer for OrganizationFields {
+impl Layer for Fields {
     fn facts(&self) -> &'static Facts {
-        &ORGANIZATION_FACTS
-    }
-    fn column(&self, name: &str) -> Option<Kind<'static>> {
-        column(name)
-    }
-    fn row_rules(&self, p: &Payload, mode: Mode, errors: &mut Vec<CellError>) {
-        row_rules(p, mode, errors)
-    }
-    fn against_existing(
-        &self,
-        body: &mut Map<String, Value>,
-        existing: &Value,
-        prune: bool,
-    ) -> Result<Vec<Removed>, String> {
-        against_existing(body, existing, prune)
-    }
-}
-
-impl Layer for UserFields {
-    fn facts(&self) -> &'static Facts {
-        &USER_FACTS
+        self.0
     }
     fn column(&self, name: &str) -> Option<Kind<'static>> {
         column(name)

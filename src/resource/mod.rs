@@ -184,8 +184,8 @@ pub fn layer(resource: Resource) -> &'static dyn Layer {
     match resource {
         Resource::Users => &users::Users,
         Resource::Memberships => &memberships::Memberships,
-        Resource::OrganizationFields => &fields::OrganizationFields,
-        Resource::UserFields => &fields::UserFields,
+        Resource::OrganizationFields => &fields::ORGANIZATION_FIELDS,
+        Resource::UserFields => &fields::USER_FIELDS,
         _ => &organizations::Organizations,
     }
 }

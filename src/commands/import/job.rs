@@ -157,7 +157,7 @@ pub(super) async fn import_rows(
     let (interrupt_tx, interrupt) = watch::channel(0u32);
     let ctrl_c = tokio::spawn(async move {
         // Ctrl-C and SIGTERM (what `timeout` and CI systems send) stop the run alike.
-        while stop_signal().await {
+        while crate::commands::signals::stop_signal().await {
             interrupt_tx.send_modify(|n| *n += 1);
         }
     });
@@ -222,23 +222,4 @@ fn column_names(layer: &dyn Layer, mapped: &MappedHeader) -> HashMap<String, Str
         }
     }
     names
-}
-
-/// Waits for the next Ctrl-C or SIGTERM; `false` when signals cannot be watched.
-async fn stop_signal() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.is_ok(),
-            r = term.recv() => r.is_some(),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
-    }
 }

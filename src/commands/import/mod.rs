@@ -119,30 +119,7 @@ fn run_dir(args: &ImportArgs, cwd: &Path, resuming: bool) -> anyhow::Result<Path
         }
         return Ok(dir.clone());
     }
-    let what = args.resource.cli_name();
-    let dir = match &args.run_dir {
-        Some(d) => d.clone(),
-        None => {
-            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-            let base = cwd.join("zdbulk-runs");
-            let mut dir = base.join(format!("{stamp}-{what}"));
-            let mut n = 2;
-            while dir.exists() {
-                dir = base.join(format!("{stamp}-{what}-{n}"));
-                n += 1;
-            }
-            dir
-        }
-    };
-    if dir.join("report.csv").exists() || dir.join("journal.ndjson").exists() {
-        return Err(usage_error(format!(
-            "{} already holds a run; give another --run-dir (or leave it out for a new one)",
-            dir.display()
-        )));
-    }
-    crate::output::private::create_dir(&dir)
-        .with_context(|| format!("failed to create the run directory {}", dir.display()))?;
-    Ok(dir)
+    super::run_dir::create(args.run_dir.as_deref(), cwd, args.resource.cli_name())
 }
 
 /// Every custom field column must name a field of the account: refused before anything is
@@ -197,7 +174,7 @@ async fn account_schema(client: &Client, layer: &dyn Layer) -> anyhow::Result<Sc
 }
 
 /// Marks an error as "the API could not be used" (exit 3), keeping its causes.
-fn api(err: anyhow::Error, message: &str) -> anyhow::Error {
+pub(crate) fn api(err: anyhow::Error, message: &str) -> anyhow::Error {
     err.context(StatusError { message: message.to_string(), status: ExitStatus::Api })
 }
 

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use crate::cli::{TargetArgs, UndoArgs};
-use crate::error::{usage_error, ExitStatus, StatusError};
+use crate::error::{usage_error, ExitStatus};
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::summary::Summary;
@@ -90,38 +90,12 @@ fn target_of(args: &UndoArgs, started: &Started) -> (TargetArgs, PathBuf) {
 
 /// The undo's run directory: `--run-dir`, or `zdbulk-runs/<UTC time>-undo-<resource>`.
 fn out_dir(args: &UndoArgs, resource: Resource) -> anyhow::Result<PathBuf> {
-    let what = layer(resource).plural();
-    let dir = match &args.out_dir {
-        Some(d) => d.clone(),
-        None => {
-            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-            let base = std::env::current_dir()
-                .context("failed to read the current directory")?
-                .join("zdbulk-runs");
-            let mut dir = base.join(format!("{stamp}-undo-{what}"));
-            let mut n = 2;
-            while dir.exists() {
-                dir = base.join(format!("{stamp}-undo-{what}-{n}"));
-                n += 1;
-            }
-            dir
-        }
-    };
-    if dir.join("report.csv").exists() || dir.join("journal.ndjson").exists() {
-        return Err(usage_error(format!(
-            "{} already holds a run; give another --run-dir (or leave it out for a new one)",
-            dir.display()
-        )));
-    }
-    crate::output::private::create_dir(&dir)
-        .with_context(|| format!("failed to create the run directory {}", dir.display()))?;
-    Ok(dir)
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let name = format!("undo-{}", layer(resource).plural());
+    crate::commands::run_dir::create(args.out_dir.as_deref(), &cwd, &name)
 }
 
-/// Marks an error as "the API could not be used" (exit 3), keeping its causes.
-fn api(err: anyhow::Error, message: &str) -> anyhow::Error {
-    err.context(StatusError { message: message.to_string(), status: ExitStatus::Api })
-}
+use super::import::api;
 
 /// Runs `zdbulk undo`.
 pub async fn run(args: UndoArgs) -> anyhow::Result<ExitStatus> {

@@ -138,7 +138,7 @@ pub(super) async fn send(
     drop(tx);
     let (interrupt_tx, interrupt) = watch::channel(0u32);
     let ctrl_c = tokio::spawn(async move {
-        while stop_signal().await {
+        while crate::commands::signals::stop_signal().await {
             interrupt_tx.send_modify(|n| *n += 1);
         }
     });
@@ -202,26 +202,4 @@ async fn check_memberships(
         }
     }
     Ok(())
-}
-
-/// Waits for the next Ctrl-C or SIGTERM; `false` when signals cannot be watched.
-///
-/// The import's twin lives in `commands/import/job.rs`, which another change holds now; the
-/// two belong in one shared helper once it is free.
-async fn stop_signal() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.is_ok(),
-            r = term.recv() => r.is_some(),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
-    }
 }
