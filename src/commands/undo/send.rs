@@ -153,10 +153,8 @@ pub(super) async fn send(
     Ok(Sent { jobs: end.stats.jobs, fatal: end.fatal })
 }
 
-/// The engine hands a membership's result to the user row it holds for it, and undo holds
-/// none: each removed membership is looked up once the engine is done instead, and its line
-/// says whether it is gone. A line the engine already wrote (a batch never sent when the run
-/// stopped) is left as it is.
+/// Each removed membership is looked up once the engine is done, and a line the engine did
+/// not write yet says whether it is gone (one the engine wrote, from its job's result, stands).
 async fn check_memberships(
     client: &Client,
     removed: &[Line],

@@ -43,6 +43,10 @@ impl<A: Port> Engine<A> {
             o.message = Some(UNFINDABLE.into());
         }
         if batch.resource == Resource::Memberships {
+            // A membership sent on its own (undo removes them) is a line of its own.
+            if !self.links.holds(o.seq) {
+                return settle(report, reporter, o);
+            }
             if let Some(user_row) = self.links.settled(o) {
                 settle(report, reporter, user_row)?;
             }
