@@ -152,3 +152,28 @@ fn an_id_only_row_is_keyed_by_its_id_as_a_number() {
     let keys: Vec<&str> = report.iter().map(|r| r[1].as_str()).collect();
     assert_eq!(keys, ["7", "12"]);
 }
+
+/// A `validate` against the account journals itself as the dry run it is: `zdbulk resume` on
+/// its directory refuses, and never imports the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_refuses_a_validate_run_and_sends_nothing() {
+    let sb = crate::import::sandbox(crate::import::fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "name,external_id\nAcme,a-1\n").unwrap();
+    let (code, stderr, _) =
+        crate::import::run(&sb, tmp.path(), &["validate", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = crate::import::writes(&crate::import::stats(&sb).await);
+    let out = crate::common::zdbulk()
+        .current_dir(tmp.path())
+        .args(["resume", "run-1", "--url", &sb.url])
+        .env("ZENDESK_EMAIL", "admin@sandbox.test")
+        .env("ZENDESK_API_TOKEN", "sandbox-token")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing to resume"), "{stderr}");
+    assert_eq!(crate::import::writes(&crate::import::stats(&sb).await), before, "nothing sent");
+}

@@ -43,9 +43,11 @@ pub(super) struct ImportJob<'a> {
     pub(super) resume: Option<Memory>,
 }
 
-/// The options as `zdbulk resume` runs them again: paths absolute, the run directory this one.
-fn replayable(args: &ImportArgs, dir: &Path) -> std::io::Result<ImportArgs> {
+/// The options as `zdbulk resume` runs them again: paths absolute, the run directory this one,
+/// and a `validate` run marked as the dry run it is (so nothing ever resumes it as an import).
+fn replayable(args: &ImportArgs, dir: &Path, dry_run: bool) -> std::io::Result<ImportArgs> {
     let mut args = args.clone();
+    args.dry_run = dry_run;
     args.file = std::path::absolute(&args.file)?;
     if let Some(m) = &args.map {
         args.map = Some(std::path::absolute(m)?);
@@ -74,7 +76,7 @@ pub(super) async fn import_rows(
             mode: job.mode.as_str().into(),
             target: client.base_url().to_string(),
             at: chrono::Utc::now().to_rfc3339(),
-            args: Some(serde_json::to_value(replayable(args, dir)?)?),
+            args: Some(serde_json::to_value(replayable(args, dir, job.dry_run)?)?),
             cwd: std::env::current_dir().ok().map(|d| d.display().to_string()),
             fingerprint: Some(tokio::task::block_in_place(|| {
                 crate::input::fingerprint(&args.file)
