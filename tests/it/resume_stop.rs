@@ -259,3 +259,30 @@ async fn recreating_after_a_killed_create_run_says_already_taken_and_points_to_u
     }
     assert_orgs_as_file(&sb, n, "again").await;
 }
+
+/// A process killed (or a machine that lost power) while writing a journal line leaves it
+/// torn: resume ignores it, and the lines it appends do not glue onto it, so a second resume
+/// (or undo) still reads the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_last_journal_line_does_not_break_a_second_resume() {
+    let sb = TestSandbox::start(calm(None));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    write_orgs(&file, 300, "torn");
+    let run_dir = tmp.path().join("run");
+    let more = ["--batch-size", "25", "--max-jobs", "2"];
+    let import = import_args("organizations", &file, &sb.url, &run_dir, &more);
+    kill_midway(&sb, tmp.path(), &import, &run_dir).await;
+    let journal = run_dir.join("journal.ndjson");
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("{\"type\":\"results\",\"batch\":9");
+    std::fs::write(&journal, text).unwrap();
+
+    let (code, out) = finish(tmp.path(), &resume_args(&run_dir, &[]), Creds::Token);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = finish(tmp.path(), &resume_args(&run_dir, &[]), Creds::Token);
+    assert_eq!(code, 0, "the journal is still readable: {out}");
+    assert!(out.contains("the run finished (exit code 0)"), "{out}");
+    assert_every_row_once(&run_dir, 300);
+    assert_orgs_as_file(&sb, 300, "torn").await;
+}
