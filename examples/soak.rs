@@ -118,9 +118,10 @@ async fn soak(args: Args) -> anyhow::Result<bool> {
         .collect();
     stops.shuffle(&mut rng);
     // Each stop comes once the process stopped has had a random number of jobs accepted (and
-    // journaled), 1 to twice the average share, so that every stop lands before the run ends,
-    // most with jobs in flight.
-    let share = (batches * 4 / 5 / stops.len().max(1)).max(1);
+    // journaled): 1 to twice a share of two fifths of the batches, since jobs go on being
+    // accepted until the stop lands (and Ctrl-C lets those in flight end). So every stop lands
+    // before the run ends, most with jobs in flight.
+    let share = (batches * 2 / 5 / stops.len().max(1)).max(1);
     let points: Vec<usize> = (0..stops.len()).map(|_| rng.gen_range(1..=2 * share)).collect();
 
     println!(
