@@ -57,6 +57,7 @@ pub async fn run(args: RunDirArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     check_input(&import.file, started.fingerprint.as_deref())?;
+    tokio::task::block_in_place(|| cut_torn_tail(&dir.join("journal.ndjson")))?;
     import.run_dir = Some(dir.clone());
     import.quiet = args.quiet;
     import.json = args.json;
@@ -90,6 +91,34 @@ fn check_input(file: &Path, fingerprint: Option<&str>) -> anyhow::Result<()> {
             "{} changed since the run started (its size or checksum differ): resume matches rows to its journal by their place in the file, so it needs the file as it was. Restore it, or import the changed file as a new run (upsert finds what this run created)",
             file.display()
         )));
+    }
+    Ok(())
+}
+
+/// Cuts off a last journal line a crash left without its end (readers skip it), before resume
+/// appends: a line written after it would glue onto it, and the journal would no longer read.
+fn cut_torn_tail(path: &Path) -> anyhow::Result<()> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let fail = || format!("failed to repair the journal {}", path.display());
+    let mut file =
+        std::fs::OpenOptions::new().read(true).write(true).open(path).with_context(fail)?;
+    let len = file.metadata().with_context(fail)?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 1 << 16];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let buf = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start)).with_context(fail)?;
+        file.read_exact(buf).with_context(fail)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        file.set_len(end).with_context(fail)?;
+        file.sync_all().with_context(fail)?;
     }
     Ok(())
 }
