@@ -40,11 +40,6 @@ impl Links {
         self.held.is_empty()
     }
 
-    /// Whether the row at `seq` is waiting for its memberships.
-    pub fn holds(&self, seq: usize) -> bool {
-        self.held.contains_key(&seq)
-    }
-
     /// A user row settled as `outcome` wants these links; `existing` are the organizations it
     /// already belongs to. Returns the row when nothing is left to send, and any full batch.
     pub fn hold(

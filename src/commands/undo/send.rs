@@ -153,8 +153,10 @@ pub(super) async fn send(
     Ok(Sent { jobs: end.stats.jobs, fatal: end.fatal })
 }
 
-/// Each removed membership is looked up once the engine is done, and a line the engine did
-/// not write yet says whether it is gone (one the engine wrote, from its job's result, stands).
+/// The engine hands a membership's result to the user row it holds for it, and undo holds
+/// none: each removed membership is looked up once the engine is done instead, and its line
+/// says whether it is gone. A line the engine already wrote (a batch never sent when the run
+/// stopped) is left as it is.
 async fn check_memberships(
     client: &Client,
     removed: &[Line],

@@ -43,10 +43,9 @@ impl<A: Port> Engine<A> {
             o.message = Some(UNFINDABLE.into());
         }
         if batch.resource == Resource::Memberships {
-            // A membership sent on its own (undo removes them) is a line of its own.
-            if !self.links.holds(o.seq) {
-                return settle(report, reporter, o);
-            }
+            // A membership no row waits for (one sent on its own: undo checks those itself
+            // once the engine is done; or a late second answer for one already settled) adds
+            // nothing to the report.
             if let Some(user_row) = self.links.settled(o) {
                 settle(report, reporter, user_row)?;
             }

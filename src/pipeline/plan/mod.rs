@@ -86,7 +86,7 @@ pub async fn plan<A: Port>(
 ) -> anyhow::Result<()> {
     let mut batcher = Batcher::new(settings.layer.resource(), settings.batch_size);
     let to = settings.layer.facts().refs.as_ref().map_or(Resource::Organizations, |r| r.to);
-    let mut planner = Planner { api, settings, refs: Refs::new(to) };
+    let mut planner = Planner { api, settings, refs: Refs::new(to), done: Default::default() };
     let mut chunk: Vec<ValidRow> = Vec::with_capacity(MAX_BATCH);
     loop {
         if aborted.load(Ordering::SeqCst) {
@@ -104,6 +104,7 @@ pub async fn plan<A: Port>(
                     Err(_) => {
                         if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
                             let what = planner.settings.layer.plural();
+                            let chunk = undone(&planner, chunk);
                             return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
                                 .await;
                         }
@@ -121,6 +122,7 @@ pub async fn plan<A: Port>(
                 if chunk.len() >= MAX_BATCH {
                     if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
                         let what = planner.settings.layer.plural();
+                        let chunk = undone(&planner, chunk);
                         return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
                             .await;
                     }
@@ -133,6 +135,7 @@ pub async fn plan<A: Port>(
     if !chunk.is_empty() {
         if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
             let what = planner.settings.layer.plural();
+            let chunk = undone(&planner, chunk);
             return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted).await;
         }
     }
@@ -140,6 +143,12 @@ pub async fn plan<A: Port>(
         send(&tx, PlanMsg::Batch(batch)).await?;
     }
     Ok(())
+}
+
+/// The rows of a chunk whose planning stopped half-way that have neither an outcome nor a
+/// batch yet (the batched ones are the batcher's to settle).
+fn undone<A: Port>(planner: &Planner<A>, chunk: Vec<ValidRow>) -> Vec<ValidRow> {
+    chunk.into_iter().filter(|r| !planner.is_done(r.seq)).collect()
 }
 
 /// A lookup failed: the API cannot be used. Every row not yet settled is reported skipped,

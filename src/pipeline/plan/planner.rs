@@ -28,6 +28,9 @@ pub(super) struct Planner<A> {
     pub(super) api: A,
     pub(super) settings: PlanSettings,
     pub(super) refs: Refs,
+    /// The rows of the chunk being planned that are settled or batched already: if planning
+    /// stops half-way (a lookup fails), only the others are settled `skipped`.
+    pub(super) done: std::sync::Mutex<std::collections::HashSet<usize>>,
 }
 
 /// What planning decided for one row.
@@ -58,6 +61,27 @@ fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 impl<A: Port> Planner<A> {
     fn layer(&self) -> &'static dyn Layer {
         self.settings.layer
+    }
+
+    /// Notes that the row at `seq` has its outcome or its batch.
+    fn mark(&self, seq: usize) {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).insert(seq);
+    }
+
+    /// Whether the row at `seq` of the chunk being planned has its outcome or its batch.
+    pub(super) fn is_done(&self, seq: usize) -> bool {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).contains(&seq)
+    }
+
+    /// Sends a row's outcome, noting it is settled.
+    async fn emit(
+        &self,
+        tx: &mpsc::Sender<PlanMsg>,
+        seq: usize,
+        msg: PlanMsg,
+    ) -> anyhow::Result<()> {
+        self.mark(seq);
+        send(tx, msg).await
     }
 
     /// Resolves the rows' references; a row naming a record that does not exist is settled
@@ -105,17 +129,8 @@ impl<A: Port> Planner<A> {
                 continue;
             }
             let msg = format!("{}; import the {to} first or correct the value", missing.join("; "));
-            send(
-                tx,
-                PlanMsg::Outcome(refused(
-                    r,
-                    Action::None,
-                    RowStatus::Invalid,
-                    "UnknownOrganization",
-                    msg,
-                )),
-            )
-            .await?;
+            let o = refused(r, Action::None, RowStatus::Invalid, "UnknownOrganization", msg);
+            self.emit(tx, r.seq, PlanMsg::Outcome(o)).await?;
         }
         Ok(out)
     }
@@ -315,6 +330,7 @@ impl<A: Port> Planner<A> {
         batcher: &mut Batcher,
         tx: &mpsc::Sender<PlanMsg>,
     ) -> anyhow::Result<()> {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let rows = self.resolve_refs(chunk, tx).await?;
         let rows = self.remembered(rows, tx).await?;
         let found = self.existing(&rows).await?;
@@ -333,7 +349,7 @@ impl<A: Port> Planner<A> {
                         o.original = Some(r.original.clone());
                         PlanMsg::Linked(o, links)
                     };
-                    send(tx, msg).await?;
+                    self.emit(tx, r.seq, msg).await?;
                     continue;
                 }
                 Decision::Send(op, id, note) => (op, id, note),
@@ -374,7 +390,7 @@ impl<A: Port> Planner<A> {
                 if !findable && op != Op::Delete {
                     o.message = Some(crate::pipeline::engine::UNFINDABLE.into());
                 }
-                send(tx, PlanMsg::Outcome(o)).await?;
+                self.emit(tx, r.seq, PlanMsg::Outcome(o)).await?;
                 continue;
             }
             // What the record held before, for `zdbulk undo --restore-updates`.
@@ -396,6 +412,7 @@ impl<A: Port> Planner<A> {
                 links,
                 mails,
             };
+            self.mark(r.seq);
             if let Some(batch) = batcher.push(op, planned) {
                 send(tx, PlanMsg::Batch(batch)).await?;
             }
@@ -426,7 +443,7 @@ impl<A: Port> Planner<A> {
                         r.row
                     );
                     let o = refused(r, Action::None, RowStatus::Skipped, "InDoubt", msg);
-                    send(tx, PlanMsg::Outcome(o)).await?;
+                    self.emit(tx, r.seq, PlanMsg::Outcome(o)).await?;
                     continue;
                 }
                 Some(State::NotDone) | None => {
@@ -464,7 +481,7 @@ impl<A: Port> Planner<A> {
                 o.original = Some(r.original.clone());
                 PlanMsg::Linked(o, links)
             };
-            send(tx, msg).await?;
+            self.emit(tx, r.seq, msg).await?;
         }
         Ok(rest)
     }
