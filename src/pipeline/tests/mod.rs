@@ -34,6 +34,8 @@ struct Account {
     fail: Vec<u32>,
     /// Jobs allowed in flight before TooManyJobs.
     limit: usize,
+    /// Lookups (`show_many`) fail, as an account that stopped answering.
+    fail_lookups: bool,
     /// Searches and list pages served.
     searches: u32,
     lists: u32,
@@ -90,6 +92,9 @@ impl Port for Fake {
         values: Vec<String>,
     ) -> anyhow::Result<Vec<Value>> {
         let a = self.0.lock().unwrap();
+        if a.fail_lookups {
+            anyhow::bail!("the account stopped answering");
+        }
         Ok(match by {
             ShowBy::Ids => values
                 .iter()

@@ -131,3 +131,55 @@ fn found_lines_settle_rows_and_a_resume_line_reopens_a_finished_run() {
     let memory = Memory::read(dir.path(), false).unwrap();
     assert_eq!((memory.finished, memory.resumes), (None, 1));
 }
+
+/// A resumed run whose lookups fail half-way through a chunk: the rows the journal knows were
+/// reported already, and only the others are settled skipped — each row gets one outcome.
+#[tokio::test]
+async fn a_lookup_failing_after_remembered_rows_skips_only_the_others() {
+    use crate::pipeline::engine::PlanMsg;
+    use crate::pipeline::plan::{self, Mode, PlanSettings};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let (b0, _) = batch(0, &[0, 1]);
+    journal.append(&b0).unwrap();
+    let results =
+        vec![json!({"id": 1, "status": "Created"}), json!({"id": 2, "status": "Created"})];
+    journal.append(&Entry::Results { batch: 0, status: "completed".into(), results }).unwrap();
+    let memory = Arc::new(Memory::read(dir.path(), false).unwrap());
+    let fake = Fake(Default::default());
+    fake.0.lock().unwrap().fail_lookups = true;
+    let settings = PlanSettings {
+        memory: Some(memory),
+        changes: None,
+        prune_options: false,
+        layer: crate::resource::layer(Resource::Organizations),
+        validate: false,
+        welcome_emails: Default::default(),
+        mode: Mode::Upsert,
+        dry_run: false,
+        batch_size: 10,
+        checkbox_tags: Arc::from(vec![]),
+    };
+    let (row_tx, row_rx) = tokio::sync::mpsc::channel(16);
+    let (plan_tx, mut plan_rx) = tokio::sync::mpsc::channel(16);
+    for seq in 0..4 {
+        let ext = format!("x{seq}");
+        row_tx.send(super::row(seq, &format!("Org {seq}"), Some(&ext), "n")).await.unwrap();
+    }
+    drop(row_tx);
+    let aborted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let planned = plan::plan(fake, settings, row_rx, plan_tx, aborted).await;
+    assert!(planned.is_err(), "the failed lookup is the planner's error");
+    let mut seen = Vec::new();
+    while let Some(m) = plan_rx.recv().await {
+        match m {
+            PlanMsg::Outcome(o) | PlanMsg::Linked(o, _) => seen.push((o.seq, o.status)),
+            PlanMsg::Batch(b) => panic!("nothing is sent: {b:?}"),
+        }
+    }
+    seen.sort_by_key(|s| s.0);
+    use crate::output::RowStatus::{Created, Skipped};
+    assert_eq!(seen, vec![(0, Created), (1, Created), (2, Skipped), (3, Skipped)]);
+}
