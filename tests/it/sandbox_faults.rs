@@ -209,6 +209,7 @@ async fn a_failed_job_did_a_prefix_of_its_items() {
     assert!(distinct.len() > 2, "prefix lengths {prefix_lengths:?}");
     let stats = api.get("/sandbox/stats").await;
     assert_eq!(stats.body["jobs_run"], 8);
+    assert_eq!(stats.body["faults"]["job-fail"], 8, "failed jobs are counted as faults");
 }
 
 /// The outcomes of a fixed request sequence against a sandbox with the given fault seed.

@@ -152,6 +152,9 @@ pub fn advance(sandbox: &Sandbox, store: &mut Store) {
             let p = sandbox.config.faults.job_fail;
             p > 0.0 && sandbox.rng.lock().unwrap_or_else(|e| e.into_inner()).gen_bool(p)
         };
+        if fail {
+            sandbox.stats.lock().unwrap_or_else(|e| e.into_inner()).fault("job-fail");
+        }
         run_job(sandbox, store, &ctx, &id, fail);
     }
 }
