@@ -129,7 +129,12 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
 
     let sample_end = (bom + SNIFF_SAMPLE).min(prefix.len());
     let sample = encoding::decode_sample(&prefix[bom..sample_end], encoding);
-    let delimiter = sniff_delimiter(&sample, complete && sample_end == prefix.len());
+    // Excel's own hint, a first line `sep=;`, names the delimiter; the line is not data.
+    let excel_sep = excel_separator(&sample);
+    let delimiter = match excel_sep {
+        Some(d) => d,
+        None => sniff_delimiter(&sample, complete && sample_end == prefix.len()),
+    };
 
     let mut warnings = Vec::new();
     if encoding == TextEncoding::Windows1252 {
@@ -161,6 +166,9 @@ pub(super) fn open(path: &Path, mut file: File) -> Result<OpenedCsv, InputError>
         done: false,
     };
     let mut names = Vec::new();
+    if excel_sep.is_some() {
+        let _ = rows.next_record(&mut names, &mut warnings);
+    }
     let header_row = loop {
         match rows.next_record(&mut names, &mut warnings) {
             None => return Err(InputError::Empty { path: path.to_path_buf() }),
@@ -280,6 +288,24 @@ impl CsvRows {
             // The formula-injection guard of a CSV zdbulk (or Excel) wrote: removed.
             crate::output::guard::unguard_in_place(cell);
         }
+    }
+}
+
+/// The delimiter a first line `sep=X` names (Excel writes and reads it), if there is one.
+fn excel_separator(sample: &str) -> Option<u8> {
+    let first = sample.lines().next()?.trim_end_matches('\r');
+    match first.as_bytes() {
+        [s, e, p, b'=', d]
+            if [s, e, p].map(u8::to_ascii_lowercase) == [b's', b'e', b'p']
+                && d.is_ascii_punctuation()
+                && *d != b'"' =>
+        {
+            Some(*d)
+        }
+        [s, e, p, b'=', b'\t'] if [s, e, p].map(u8::to_ascii_lowercase) == [b's', b'e', b'p'] => {
+            Some(b'\t')
+        }
+        _ => None,
     }
 }
 

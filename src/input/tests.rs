@@ -323,3 +323,15 @@ fn lines_of_only_spaces_or_separators_are_blank_rows_and_keep_the_numbering() {
     assert_eq!(numbers, [2, 4, 8]);
     assert!(rows.iter().all(|r| r.problem.is_none()), "{rows:?}");
 }
+
+#[test]
+fn excels_sep_line_names_the_delimiter_and_is_not_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("semi.csv");
+    std::fs::write(&path, "SEP=;\r\nname;notes\r\nAcme;a,b\r\n").unwrap();
+    let input = open_input(&path, None).unwrap();
+    assert_eq!(input.header().names(), vec!["name".to_string(), "notes".to_string()]);
+    let rows: Vec<Row> = input.map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].number, rows[0].cells.clone()), (3, vec!["Acme".into(), "a,b".into()]));
+}

@@ -330,7 +330,14 @@ fn resolve(table: &tables::Table, name: &str) -> Resolved {
     if lower == ERROR_COLUMN {
         return Resolved::Ignored(None);
     }
-    if let Some(entry) = table.names.iter().find(|e| e.name == lower) {
+    // `External ID`, `Domain Names`, `external-id`: spaces and hyphens read as underscores
+    // (no known name holds either, so this never makes two names one).
+    let normal: String = lower
+        .split(|c: char| c == ' ' || c == '-' || c == '_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if let Some(entry) = table.names.iter().find(|e| e.name == lower || e.name == normal) {
         return Resolved::Column {
             canonical: entry.canonical.to_string(),
             name: entry.name,
