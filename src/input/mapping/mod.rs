@@ -333,7 +333,7 @@ fn resolve(table: &tables::Table, name: &str) -> Resolved {
     // `External ID`, `Domain Names`, `external-id`: spaces and hyphens read as underscores
     // (no known name holds either, so this never makes two names one).
     let normal: String = lower
-        .split(|c: char| c == ' ' || c == '-' || c == '_')
+        .split([' ', '-', '_'])
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("_");
