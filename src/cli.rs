@@ -21,6 +21,19 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether the command asked for `--json`: then every exit prints one JSON document on
+    /// stdout, errors included.
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Import(a) | Command::Validate(a) => a.json,
+            Command::Resume(a) => a.json,
+            Command::Undo(a) => a.json,
+            _ => false,
+        }
+    }
+}
+
 /// The subcommands of `design.md` §1.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -79,6 +79,19 @@ pub fn print_error(err: &anyhow::Error) -> ExitStatus {
         .unwrap_or(ExitStatus::Usage)
 }
 
+/// An error as the one JSON document `--json` prints on stdout: the message, its causes and
+/// the exit code.
+pub fn error_json(err: &anyhow::Error, status: ExitStatus) -> String {
+    let mut chain = err.chain().map(|c| c.to_string());
+    let message = chain.next().unwrap_or_default();
+    let doc = serde_json::json!({
+        "error": message,
+        "caused_by": chain.collect::<Vec<_>>(),
+        "exit_code": status.code(),
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

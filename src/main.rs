@@ -6,6 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = zdbulk::cli::Cli::parse();
+    let json = cli.wants_json();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
@@ -17,6 +18,9 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status.code()),
         Err(err) => {
             let status = zdbulk::error::print_error(&err);
+            if json {
+                println!("{}", zdbulk::error::error_json(&err, status));
+            }
             ExitCode::from(status.code())
         }
     }

@@ -38,10 +38,28 @@ pub struct Summary {
     pub rate_limit_wait_secs: f64,
     /// Bulk jobs submitted.
     pub jobs: u64,
+    /// `TooManyJobs` answers: waits for the account's job limit.
+    #[serde(default)]
+    pub too_many_jobs: u64,
+    /// The run directory.
+    #[serde(default)]
+    pub run_dir: String,
+    /// The report.
+    #[serde(default)]
+    pub report: String,
+    /// The failed rows, when any row failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_rows: Option<String>,
+    /// The account's base URL (never credentials), when the run used one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Users imports: people Zendesk mails (or, in a dry run, would mail) a welcome e-mail,
     /// being created with an address and no `verified` / `skip_verify_email`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub welcome_emails: Option<usize>,
+    /// Failed, invalid and skipped rows by error code: how many, and the first one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub failures: BTreeMap<String, FailureGroup>,
     /// Values changed (or, in a dry run, that would change): the lines of `changes.csv`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
@@ -49,6 +67,43 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// The run's exit code.
     pub exit_code: u8,
+}
+
+/// The rows that failed for one reason.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailureGroup {
+    /// How many rows.
+    pub count: usize,
+    /// The first of them (its row number as the file shows it).
+    pub first_row: usize,
+    /// That row's message.
+    pub example: String,
+}
+
+/// Groups the failed, invalid and skipped lines of a `report.csv` by error code (the status
+/// word when a line has none), reading it once.
+pub fn failures_by_code(report: &Path) -> std::io::Result<BTreeMap<String, FailureGroup>> {
+    let mut groups: BTreeMap<String, FailureGroup> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(report).map_err(std::io::Error::other)?;
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(std::io::Error::other)? {
+        let field = |i: usize| crate::output::guard::unguard(record.get(i).unwrap_or_default());
+        let status = field(3);
+        if !matches!(status, "failed" | "invalid" | "skipped") {
+            continue;
+        }
+        let code = match field(6) {
+            "" => status.to_string(),
+            code => code.to_string(),
+        };
+        let group = groups.entry(code).or_insert_with(|| FailureGroup {
+            count: 0,
+            first_row: field(0).parse().unwrap_or(0),
+            example: field(7).to_string(),
+        });
+        group.count += 1;
+    }
+    Ok(groups)
 }
 
 impl Summary {

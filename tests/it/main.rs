@@ -7,6 +7,7 @@ mod definitions;
 mod fuzz;
 mod import;
 mod input;
+mod output;
 mod recordings;
 mod resume;
 mod resume_stop;

@@ -41,6 +41,8 @@ pub(super) struct ImportJob<'a> {
     pub(super) validate: bool,
     /// The journal of the run being resumed.
     pub(super) resume: Option<Memory>,
+    /// The file's data rows, counted before the run (the progress display's total).
+    pub(super) total_rows: u64,
 }
 
 /// The options as `zdbulk resume` runs them again: paths absolute, the run directory this one,
@@ -85,7 +87,7 @@ pub(super) async fn import_rows(
         Some(_) => journal.append(&Entry::Resume { at: chrono::Utc::now().to_rfc3339() })?,
     }
     let checkbox_tags: Arc<[String]> = job.schema.checkbox_tags().into();
-    let progress = Progress::new(0, args.quiet);
+    let progress = Progress::new(job.total_rows, args.quiet);
     // A resumed run first settles what the stopped one left in doubt: nothing is sent again
     // before the account says it is not there.
     let memory = match job.resume {
@@ -203,6 +205,7 @@ pub(super) async fn import_rows(
         rate_limited: stats.rate_limited,
         rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
         jobs: end.stats.jobs,
+        too_many_jobs: end.stats.too_many_jobs,
         welcome_emails: welcome_emails.load(Ordering::Relaxed) + end.stats.welcome_emails as usize,
         warnings,
         fatal,

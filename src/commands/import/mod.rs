@@ -21,7 +21,7 @@ use crate::input::TextEncoding;
 use crate::input::{open_input, InputFormat};
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
-use crate::output::summary::Summary;
+use crate::output::summary::{failures_by_code, Summary};
 use crate::output::RowStatus;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::Interrupted;
@@ -351,7 +351,7 @@ async fn run_with(
         let client = client.context("an import needs an account")?;
         // Rows sharing a unique key are found first: both must be refused before either is
         // sent.
-        let duplicates = tokio::task::block_in_place(|| {
+        let (duplicates, total_rows) = tokio::task::block_in_place(|| {
             Duplicates::scan(layer, &args.file, args.sheet.as_deref(), &mapped)
         })?;
         let failed = FailedRows::create(&dir, failed_format, header.clone())?;
@@ -367,6 +367,7 @@ async fn run_with(
             dry_run,
             validate,
             resume,
+            total_rows,
         };
         run = import_rows(job, client.clone(), input, &dir, &mut report).await?;
         // Field definitions take the file's order once they all exist.
@@ -430,6 +431,17 @@ async fn run_with(
         rate_limit_waits: run.rate_limited,
         rate_limit_wait_secs: run.rate_limit_wait_secs,
         jobs: run.jobs,
+        too_many_jobs: run.too_many_jobs,
+        run_dir: dir.display().to_string(),
+        report: dir.join("report.csv").display().to_string(),
+        failed_rows: ["failed.csv", "failed.xlsx"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.exists())
+            .map(|p| p.display().to_string()),
+        target: target.as_ref().map(|t| t.base_url.to_string()),
+        failures: failures_by_code(&dir.join("report.csv"))
+            .with_context(|| format!("failed to read {}", dir.join("report.csv").display()))?,
         welcome_emails: (layer.facts().welcome_email && !offline).then_some(run.welcome_emails),
         changes: run.changes,
         warnings,
@@ -494,6 +506,8 @@ struct RunResult {
     welcome_emails: usize,
     warnings: Vec<String>,
     fatal: Option<anyhow::Error>,
+    /// `TooManyJobs` answers.
+    too_many_jobs: u64,
     /// Values changed (`changes.csv`), when the run planned against an account.
     changes: Option<u64>,
     /// The first of them, for a dry run's terminal.

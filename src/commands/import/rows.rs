@@ -127,21 +127,21 @@ impl Duplicates {
         Duplicates::default()
     }
 
-    /// Reads the file once and records every unique column's value that appears twice.
+    /// Reads the file once and records every unique column's value that appears twice; also
+    /// returns how many data rows the file has (the progress display's total).
     pub fn scan(
         layer: &dyn Layer,
         path: &Path,
         sheet: Option<&str>,
         mapped: &MappedHeader,
-    ) -> anyhow::Result<Duplicates> {
+    ) -> anyhow::Result<(Duplicates, u64)> {
         let mut seen = KeySeen::new(layer, mapped);
-        if seen.columns.is_empty() {
-            return Ok(Duplicates::new());
-        }
+        let mut rows = 0;
         for row in open_input(path, sheet)? {
             seen.observe(&row?);
+            rows += 1;
         }
-        Ok(seen.finish())
+        Ok((seen.finish(), rows))
     }
 
     /// The other rows sharing this row's value of unique column `kind`, if any.

@@ -6,8 +6,14 @@ use std::path::Path;
 use crate::cli::{ImportArgs, ImportMode};
 use crate::output::summary::Summary;
 
-/// Prints the summary table (or JSON), and where the report and failed rows are.
-pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
+/// `n thing` or `n things`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Prints the summary table (or JSON), and where the report and failed rows are. `--quiet`
+/// hides the progress display only: the counts and the paths are still printed.
+pub fn print(summary: &Summary, dir: &Path, json: bool, _quiet: bool) {
     if json {
         match serde_json::to_string_pretty(summary) {
             Ok(text) => println!("{text}"),
@@ -15,23 +21,33 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
         }
         return;
     }
-    if quiet {
-        return;
-    }
     let verb = if summary.mode == "validate" {
         "validated"
     } else if summary.dry_run {
         "planned (dry run)"
+    } else if summary.exit_code == 130 {
+        "stopped (interrupted)"
+    } else if summary.exit_code == 3 {
+        "stopped (the API could not be used)"
     } else {
         "imported"
     };
-    let rows = if summary.rows == 1 { "row" } else { "rows" };
     println!(
-        "{} {rows} of {} {verb} in {:.1}s",
-        summary.rows, summary.input, summary.duration_secs
+        "{} of {} {verb} in {:.1}s",
+        count(summary.rows as u64, "row", "rows"),
+        summary.input,
+        summary.duration_secs
     );
     for (status, n) in &summary.counts {
         println!("  {status:<10} {n:>8}");
+    }
+    if !summary.failures.is_empty() {
+        println!("  by error code:");
+        for (code, g) in &summary.failures {
+            let example: String = g.example.chars().take(100).collect();
+            let more = if g.example.chars().count() > 100 { "…" } else { "" };
+            println!("    {code:<24} {:>6}  e.g. row {}: {example}{more}", g.count, g.first_row);
+        }
     }
     if let Some(n) = summary.welcome_emails.filter(|n| *n > 0) {
         let verb = if summary.dry_run { "would be" } else { "were" };
@@ -40,12 +56,15 @@ pub fn print(summary: &Summary, dir: &Path, json: bool, quiet: bool) {
     }
     if let Some(n) = summary.changes {
         let verb = if summary.dry_run { "would change" } else { "changed" };
-        println!("  {n} values {verb} (changes.csv)");
+        println!("  {} {verb} (changes.csv)", count(n, "value", "values"));
     }
     if summary.mode != "validate" {
+        let waits = summary.rate_limit_waits + summary.too_many_jobs;
         println!(
-            "  {} API requests, {} jobs, {} rate-limit waits",
-            summary.api_requests, summary.jobs, summary.rate_limit_waits
+            "  {}, {}, {}",
+            count(summary.api_requests, "API request", "API requests"),
+            count(summary.jobs, "job", "jobs"),
+            count(waits, "wait for the account's limits", "waits for the account's limits"),
         );
     }
     println!("report: {}", dir.join("report.csv").display());

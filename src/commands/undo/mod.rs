@@ -172,6 +172,15 @@ pub async fn run(args: UndoArgs) -> anyhow::Result<ExitStatus> {
         rate_limit_waits: stats.rate_limited,
         rate_limit_wait_secs: stats.rate_limit_wait.as_secs_f64(),
         jobs,
+        too_many_jobs: 0,
+        run_dir: dir.display().to_string(),
+        report: dir.join("report.csv").display().to_string(),
+        failed_rows: Some(dir.join("failed.csv"))
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string()),
+        target: Some(target.base_url.to_string()),
+        failures: crate::output::summary::failures_by_code(&dir.join("report.csv"))
+            .with_context(|| format!("failed to read {}", dir.join("report.csv").display()))?,
         welcome_emails: None,
         changes: None,
         warnings: target.warnings.clone(),

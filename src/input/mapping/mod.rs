@@ -332,11 +332,8 @@ fn resolve(table: &tables::Table, name: &str) -> Resolved {
     }
     // `External ID`, `Domain Names`, `external-id`: spaces and hyphens read as underscores
     // (no known name holds either, so this never makes two names one).
-    let normal: String = lower
-        .split([' ', '-', '_'])
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("_");
+    let normal: String =
+        lower.split([' ', '-', '_']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_");
     if let Some(entry) = table.names.iter().find(|e| e.name == lower || e.name == normal) {
         return Resolved::Column {
             canonical: entry.canonical.to_string(),

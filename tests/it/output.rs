@@ -1,0 +1,71 @@
+//! What a run prints (issue 13): `--quiet` hides the progress display only, `--json` prints one
+//! document on every exit (errors too) with the run's paths and counters, failures are grouped
+//! by error code, plurals are right, and messy headers read as their API names.
+
+use serde_json::Value;
+
+use crate::common::zdbulk;
+use crate::import::{fast, samples, sandbox};
+
+fn env(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    cmd.env("ZENDESK_EMAIL", "admin@sandbox.test").env("ZENDESK_API_TOKEN", "sandbox-token")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_still_prints_the_counts_the_failures_by_code_and_the_paths() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let orgs = samples().join("organizations.csv");
+    let out = env(zdbulk().current_dir(tmp.path()))
+        .args(["import", "organizations"])
+        .arg(&orgs)
+        .args(["--url", &sb.url, "--quiet", "--run-dir", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("300 rows of"), "{stdout}");
+    assert!(stdout.contains("created") && stdout.contains("292"), "{stdout}");
+    assert!(stdout.contains("by error code:"), "{stdout}");
+    assert!(stdout.contains("report: run/report.csv"), "{stdout}");
+    assert!(stdout.contains("failed rows: run/failed.csv"), "{stdout}");
+    assert!(stdout.contains("3 jobs,"), "plural jobs: {stdout}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("run/summary.json")).unwrap())
+            .unwrap();
+    let failures = summary["failures"].as_object().unwrap();
+    let total: u64 = failures.values().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 8, "the 8 invalid rows, grouped: {failures:?}");
+    assert!(failures.values().all(|g| g["first_row"].as_u64().unwrap() >= 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_prints_one_document_on_success_and_on_a_usage_error() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    // Messy headers: capitals, spaces and hyphens read as the API names.
+    std::fs::write(&file, "Name,External ID,Shared-Tickets\nAcme,a-1,yes\n").unwrap();
+    let out = env(zdbulk().current_dir(tmp.path()))
+        .args(["import", "organizations", "orgs.csv", "--url", &sb.url, "--json"])
+        .args(["--run-dir", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["counts"]["created"], 1);
+    assert!(doc["run_dir"].as_str().unwrap().ends_with("run"));
+    assert!(doc["report"].as_str().unwrap().ends_with("run/report.csv"));
+    assert_eq!(doc["target"], format!("{}/", sb.url));
+    assert_eq!(doc["too_many_jobs"], 0);
+    assert_eq!(doc["exit_code"], 0);
+
+    let out = env(zdbulk().current_dir(tmp.path()))
+        .args(["import", "organizations", "missing.csv", "--url", &sb.url, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("errors are JSON too");
+    assert_eq!(doc["exit_code"], 2);
+    assert!(doc["error"].as_str().unwrap().contains("missing.csv"), "{doc}");
+}
