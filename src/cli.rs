@@ -26,7 +26,8 @@ impl Cli {
     /// stdout, errors included.
     pub fn wants_json(&self) -> bool {
         match &self.command {
-            Command::Import(a) | Command::Validate(a) => a.json,
+            Command::Import(a) => a.json,
+            Command::Validate(a) => a.json,
             Command::Resume(a) => a.json,
             Command::Undo(a) => a.json,
             _ => false,
@@ -38,10 +39,13 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import a CSV or XLSX file into Zendesk in 100-row bulk jobs.
+    #[command(after_long_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Check a file against the account's (or an exported) field definitions; write nothing.
-    Validate(ImportArgs),
+    #[command(after_long_help = VALIDATE_EXAMPLES)]
+    Validate(ValidateArgs),
     /// Finish an interrupted run without creating duplicates.
+    #[command(after_long_help = RESUME_EXAMPLES)]
     Resume(RunDirArgs),
     /// Delete what an import run created, and list (or restore) what it updated.
     #[command(after_long_help = UNDO_EXAMPLES)]
@@ -54,6 +58,39 @@ pub enum Command {
     #[command(after_long_help = SANDBOX_EXAMPLES)]
     Sandbox(SandboxArgs),
 }
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  # Rehearse against the embedded sandbox (state in ./.zdbulk/sandbox.json)
+  zdbulk import organizations samples/organizations.csv --sandbox
+
+  # See what would change, value by value (changes.csv), before anything is written
+  zdbulk import organizations orgs.xlsx --sheet Accounts --subdomain acme --dry-run
+
+  # People, without Zendesk's welcome e-mails
+  zdbulk import users people.csv --subdomain acme --welcome-email skip
+
+  # Field definitions first; options the file leaves out are kept
+  zdbulk import organization-fields fields.csv --subdomain acme
+
+  # Re-run only the rows that failed, after fixing them
+  zdbulk import organizations zdbulk-runs/<run>/failed.csv --subdomain acme";
+
+const RESUME_EXAMPLES: &str = "\
+Examples:
+  # Finish a run stopped by Ctrl-C, a killed process or an API outage
+  zdbulk resume zdbulk-runs/20261130T162439Z-organizations
+
+  # The same run, against the sandbox restarted on another port
+  zdbulk resume zdbulk-runs/20261130T162439Z-organizations --url http://127.0.0.1:8081";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  # Offline, against a definitions file: no account, no network
+  zdbulk validate organizations orgs.csv --fields samples/organization-fields.csv
+
+  # Against the account's own field definitions and records
+  zdbulk validate users people.csv --subdomain acme";
 
 const SANDBOX_EXAMPLES: &str = "\
 Examples:
@@ -193,6 +230,70 @@ pub struct ImportArgs {
     /// Print the final summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `validate`: what an import reads, without the options of sending.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// The resource the file holds.
+    #[arg(value_enum)]
+    pub resource: Resource,
+    /// The CSV or XLSX file to read.
+    pub file: PathBuf,
+    /// The target account (not needed with --fields).
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The XLSX sheet to read (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// A CSV of `from,to` column renames for files from other systems.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Field definitions to validate against offline, instead of the account's.
+    #[arg(long, value_name = "DEFS")]
+    pub fields: Option<PathBuf>,
+    /// Where to write the report (default: zdbulk-runs/<UTC time>-<resource>/).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// At most this many requests a minute, leaving room for other integrations.
+    #[arg(long, value_name = "N")]
+    pub max_rpm: Option<u32>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ValidateArgs {
+    /// The import options a validation runs with: an upsert that sends nothing.
+    pub fn into_import(self) -> ImportArgs {
+        ImportArgs {
+            resource: self.resource,
+            file: self.file,
+            target: self.target,
+            mode: ImportMode::Upsert,
+            dry_run: true,
+            sheet: self.sheet,
+            map: self.map,
+            fields: self.fields,
+            run_dir: self.run_dir,
+            max_jobs: None,
+            max_rpm: self.max_rpm,
+            batch_size: None,
+            empty_cells: EmptyCells::Keep,
+            welcome_email: None,
+            one_at_a_time: false,
+            prune_options: false,
+            strict: self.strict,
+            quiet: self.quiet,
+            json: self.json,
+        }
+    }
 }
 
 /// Arguments of `resume`.

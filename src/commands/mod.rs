@@ -15,7 +15,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Import(args) => import::run(args, false).await,
-        Command::Validate(args) => import::run(args, true).await,
+        Command::Validate(args) => import::run(args.into_import(), true).await,
         Command::Resume(args) => resume::run(args).await,
         Command::Undo(args) => undo::run(args).await,
         Command::Export(_) => not_built("export"),

@@ -69,3 +69,44 @@ async fn json_prints_one_document_on_success_and_on_a_usage_error() {
     assert_eq!(doc["exit_code"], 2);
     assert!(doc["error"].as_str().unwrap().contains("missing.csv"), "{doc}");
 }
+
+/// A delete run twice finds the records gone: `unchanged`, "already gone", exit 0; a dry-run
+/// delete says `planned`; `validate` takes no `--mode` and no `--dry-run`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_run_twice_reports_already_gone_and_validate_takes_no_sending_flags() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "name,external_id\nAcme,a-1\nBeta,b-2\n").unwrap();
+    let f = file.to_str().unwrap();
+    let (code, stderr, _) = crate::import::run(&sb, tmp.path(), &["import", "organizations", f]);
+    assert_eq!(code, 0, "{stderr}");
+    let delete = ["import", "organizations", f, "--mode", "delete"];
+    let (code, stderr, report) =
+        crate::import::run(&sb, tmp.path(), &[&delete[..], &["--dry-run"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(report.iter().all(|r| r[2] == "delete" && r[3] == "planned"), "{report:?}");
+    let (code, stderr, report) = crate::import::run(&sb, tmp.path(), &delete);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(report.iter().all(|r| r[3] == "deleted"), "{report:?}");
+    let (code, stderr, report) = crate::import::run(&sb, tmp.path(), &delete);
+    assert_eq!(code, 0, "a second delete is not a failure: {stderr}");
+    assert!(report.iter().all(|r| r[3] == "unchanged" && r[7].starts_with("already gone")));
+
+    for flag in [
+        &["--mode", "update"][..],
+        &["--dry-run"],
+        &["--batch-size", "5"],
+        &["--max-jobs", "2"],
+        &["--empty-cells", "clear"],
+    ] {
+        let out = zdbulk()
+            .args(["validate", "organizations", f, "--fields"])
+            .arg(samples().join("organization-fields.csv"))
+            .args(flag)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument"), "{flag:?}");
+    }
+}

@@ -147,7 +147,7 @@ fn an_id_only_row_is_keyed_by_its_id_as_a_number() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("orgs.csv");
     std::fs::write(&file, "id,organization_fields.tier\n007,pro\n12,pro\n").unwrap();
-    let (code, stderr, report, _) = validate_with(tmp.path(), &file, &["--mode", "update"]);
+    let (code, stderr, report, _) = validate_with(tmp.path(), &file, &[]);
     assert_eq!(code, 0, "{stderr}");
     let keys: Vec<&str> = report.iter().map(|r| r[1].as_str()).collect();
     assert_eq!(keys, ["7", "12"]);

@@ -254,6 +254,16 @@ impl<A: Port> Planner<A> {
                 );
                 Decision::Settled(refused(r, Action::None, RowStatus::Invalid, "NameRequired", msg))
             }
+            // A delete run again: the record is gone already, which is what the row asks.
+            (Mode::Delete, None, _) => {
+                let mut o = outcome(r, Action::None, RowStatus::Unchanged);
+                o.message = Some(format!(
+                    "already gone: no {} has {}",
+                    layer.singular(),
+                    how_named(layer, payload)
+                ));
+                Decision::Settled(o)
+            }
             _ => {
                 let msg = format!(
                     "row {}: no {} has {}",
