@@ -6,15 +6,19 @@
 //! - [`failed_rows`][]: `failed.csv` / `failed.xlsx`, original columns plus `zdbulk_error`.
 //! - [`changes`][]: `changes.csv`, every value a run changes, old and new.
 //! - [`summary`][]: `summary.json`.
+//! - [`html`][]: `report.html`, the page a migration lead forwards.
+//! - [`timeline`][]: rows settled over time, for its chart.
 //! - [`guard`][]: the formula-injection guard of every CSV written and read.
 //! - [`private`][]: run directories 0700 and their files 0600.
 
 pub mod changes;
 pub mod failed_rows;
 pub mod guard;
+pub mod html;
 pub mod private;
 pub mod report;
 pub mod summary;
+pub mod timeline;
 
 use serde::Serialize;
 

@@ -78,7 +78,12 @@ pub struct FailureGroup {
     pub first_row: usize,
     /// That row's message.
     pub example: String,
+    /// The first rows of the group (at most [`ROWS_SHOWN`]).
+    pub rows: Vec<usize>,
 }
+
+/// How many rows of each failure group the summary lists.
+pub const ROWS_SHOWN: usize = 20;
 
 /// Groups the failed, invalid and skipped lines of a `report.csv` by error code (the status
 /// word when a line has none), reading it once.
@@ -100,8 +105,12 @@ pub fn failures_by_code(report: &Path) -> std::io::Result<BTreeMap<String, Failu
             count: 0,
             first_row: field(0).parse().unwrap_or(0),
             example: field(7).to_string(),
+            rows: Vec::new(),
         });
         group.count += 1;
+        if group.rows.len() < ROWS_SHOWN {
+            group.rows.push(field(0).parse().unwrap_or(0));
+        }
     }
     Ok(groups)
 }

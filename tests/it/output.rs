@@ -110,3 +110,39 @@ async fn a_delete_run_twice_reports_already_gone_and_validate_takes_no_sending_f
         assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument"), "{flag:?}");
     }
 }
+
+/// Every run directory has report.html: one page with the counts, failures by error code with
+/// their rows, a chart, and links to the files; cells from the input stay text.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_html_shows_the_run_and_keeps_input_cells_as_text() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(
+        &file,
+        "name,external_id\nAcme,a-1\n<script>alert(1)</script>|x,b-2\n<b>Beta</b>,c-3\n",
+    )
+    .unwrap();
+    let (code, stderr, _) =
+        crate::import::run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    // `run` names the run directory after the entries beside it: the file only.
+    let page = std::fs::read_to_string(tmp.path().join("run-1/report.html")).unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    assert_eq!(doc.select(&select("script")).count(), 0, "no markup from the input");
+    assert_eq!(doc.select(&select("b")).count(), 0);
+    let text = |css: &str| -> Vec<String> {
+        doc.select(&select(css)).map(|e| e.text().collect::<String>()).collect()
+    };
+    assert_eq!(text("#counts tr"), ["created2", "invalid1"]);
+    let failures = text("#failures tr");
+    assert_eq!(failures.len(), 2, "a header and one group: {failures:?}");
+    assert!(failures[1].contains("<script>alert(1)</script>"), "shown as text: {failures:?}");
+    assert!(failures[1].contains("row 3"), "{failures:?}");
+    let links: Vec<&str> =
+        doc.select(&select("#files a")).filter_map(|a| a.value().attr("href")).collect();
+    assert_eq!(links, ["report.csv", "failed.csv", "changes.csv", "summary.json"]);
+    assert_eq!(doc.select(&select("#throughput rect")).count(), 1, "one minute, one bar");
+    assert!(text("#run").concat().contains(&sb.url), "the target is named");
+}

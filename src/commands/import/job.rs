@@ -15,6 +15,7 @@ use crate::cli::{ImportArgs, WelcomeEmail};
 use crate::input::mapping::MappedHeader;
 use crate::output::changes::ChangeLog;
 use crate::output::report::ReportWriter;
+use crate::output::timeline::Timeline;
 use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::engine::{self, EngineSettings, Stop};
 use crate::pipeline::journal::{Entry, Journal};
@@ -176,16 +177,27 @@ pub(super) async fn import_rows(
         ..EngineSettings::default()
     };
     let stop = Stop { interrupt, aborted };
-    let end = engine::run(
+    // Rows settled over time, sampled once a second for report.html's chart.
+    let timeline = Timeline::new(&progress);
+    let clock = std::time::Instant::now();
+    let engine_run = engine::run(
         client.clone(),
         engine_settings,
         plan_rx,
         report,
         &mut journal,
-        &progress,
+        &timeline,
         stop,
-    )
-    .await?;
+    );
+    tokio::pin!(engine_run);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let end = loop {
+        tokio::select! {
+            end = &mut engine_run => break end?,
+            _ = tick.tick() => timeline.sample(clock.elapsed().as_secs_f64(), client.stats().rate_limited),
+        }
+    };
+    timeline.sample(clock.elapsed().as_secs_f64(), client.stats().rate_limited);
     progress.finish();
     ctrl_c.abort();
     let planned = planner.await.context("the planner stopped unexpectedly")?;
@@ -211,6 +223,7 @@ pub(super) async fn import_rows(
         fatal,
         changes: Some(changed),
         first_changes,
+        timeline: timeline.samples(),
     })
 }
 

@@ -450,6 +450,8 @@ async fn run_with(
     summary
         .write(&dir)
         .with_context(|| format!("failed to write {}", dir.join("summary.json").display()))?;
+    crate::output::html::write(&summary, &run.timeline, &dir)
+        .with_context(|| format!("failed to write {}", dir.join("report.html").display()))?;
     if let Some(t) = target {
         t.shutdown().await?;
     }
@@ -512,4 +514,6 @@ struct RunResult {
     changes: Option<u64>,
     /// The first of them, for a dry run's terminal.
     first_changes: Vec<crate::output::changes::ChangeLine>,
+    /// Rows settled over time (report.html's chart).
+    timeline: Vec<crate::output::timeline::Sample>,
 }
