@@ -498,7 +498,14 @@ async fn run_directories_are_private() {
     names.sort();
     assert_eq!(
         names,
-        ["changes.csv", "failed.csv", "journal.ndjson", "report.csv", "summary.json"]
+        [
+            "changes.csv",
+            "failed.csv",
+            "journal.ndjson",
+            "report.csv",
+            "report.html",
+            "summary.json"
+        ]
     );
     // The journal's last line says how the run ended.
     let journal = std::fs::read_to_string(dir.join("journal.ndjson")).unwrap();
