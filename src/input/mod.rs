@@ -312,6 +312,44 @@ pub fn fingerprint(path: &Path) -> std::io::Result<String> {
     Ok(format!("{bytes}:{:08x}", hasher.finalize()))
 }
 
+/// What a file's first bytes say it is.
+enum Sniffed {
+    /// A ZIP archive: an XLSX workbook.
+    Zip,
+    /// Text (in any encoding the CSV reader takes).
+    Text,
+    /// Something zdbulk cannot read, and what it is.
+    Refused(String),
+}
+
+fn sniff(head: &[u8]) -> Sniffed {
+    if head.starts_with(b"PK\x03\x04") {
+        return Sniffed::Zip;
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Sniffed::Refused(
+            "it is an old Excel 97-2003 (.xls) workbook; save it as .xlsx or .csv".into(),
+        );
+    }
+    let boms: [&[u8]; 3] = [b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF"];
+    if boms.iter().any(|b| head.starts_with(b)) {
+        return Sniffed::Text;
+    }
+    let zeros = head.iter().filter(|b| **b == 0).count();
+    if zeros == 0 {
+        return Sniffed::Text;
+    }
+    // Every other byte zero: UTF-16 text whose byte-order mark is missing.
+    let odd = head.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+    let even = head.iter().step_by(2).filter(|b| **b == 0).count();
+    if head.len() >= 4 && (odd * 10 >= head.len() * 4 || even * 10 >= head.len() * 4) {
+        return Sniffed::Refused(
+            "it looks like UTF-16 text without a byte-order mark; save it as UTF-8 (or UTF-16 with a BOM)".into(),
+        );
+    }
+    Sniffed::Refused("it holds binary data, not CSV text or an XLSX workbook".into())
+}
+
 /// `.csv`, `.tsv` and `.txt` are read as CSV; `.xlsx` and `.xlsm` as a workbook (its first sheet,
 /// or `sheet`); any other name by its first bytes: a ZIP archive is a workbook, anything else
 /// CSV. `sheet` is ignored for CSV.
@@ -319,22 +357,42 @@ pub fn open_input(path: &Path, sheet: Option<&str>) -> Result<Input, InputError>
     let open_err = |source| InputError::Open { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(open_err)?;
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let is_workbook = match ext.as_deref() {
-        Some("csv" | "tsv" | "txt") => false,
-        Some("xlsx" | "xlsm") => true,
-        Some(other @ ("xls" | "xlsb" | "ods" | "numbers")) => {
-            return Err(InputError::Unsupported {
-                path: path.to_path_buf(),
-                reason: format!(".{other} files are not supported; save it as .xlsx or .csv"),
-            })
+    if let Some(other @ ("xls" | "xlsb" | "ods" | "numbers")) = ext.as_deref() {
+        return Err(InputError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!(".{other} files are not supported; save it as .xlsx or .csv"),
+        });
+    }
+    // What the file is, from its first bytes, whatever its name says.
+    let mut head = vec![0u8; 4096];
+    let n = read_up_to(&mut file, &mut head).map_err(open_err)?;
+    head.truncate(n);
+    // Rewinding a fresh File cannot fail in practice, but reopening is simpler than reasoning
+    // about it and costs one syscall.
+    file = File::open(path).map_err(open_err)?;
+    let mut warnings = Vec::new();
+    let named = ext.as_deref().unwrap_or("");
+    let is_workbook = match sniff(&head) {
+        Sniffed::Zip => {
+            if matches!(named, "csv" | "tsv" | "txt") {
+                warnings.push(format!(
+                    "{} is named .{named} but is an XLSX workbook (a ZIP file); read as XLSX",
+                    path.display()
+                ));
+            }
+            true
         }
-        _ => {
-            let mut magic = [0u8; 4];
-            let n = read_up_to(&mut file, &mut magic).map_err(open_err)?;
-            // Rewinding a fresh File cannot fail in practice, but reopening is simpler than
-            // reasoning about it and costs one syscall.
-            file = File::open(path).map_err(open_err)?;
-            magic[..n] == *b"PK\x03\x04"
+        Sniffed::Text => {
+            if matches!(named, "xlsx" | "xlsm") {
+                warnings.push(format!(
+                    "{} is named .{named} but holds CSV text; read as CSV",
+                    path.display()
+                ));
+            }
+            false
+        }
+        Sniffed::Refused(reason) => {
+            return Err(InputError::Unsupported { path: path.to_path_buf(), reason })
         }
     };
     let header_check = |header: &Header| check_duplicates(path, header);
@@ -344,14 +402,22 @@ pub fn open_input(path: &Path, sheet: Option<&str>) -> Result<Input, InputError>
         Ok(Input {
             path: path.to_path_buf(),
             format: InputFormat::Xlsx { sheet },
-            warnings: Vec::new(),
+            warnings,
             rows: Rows::Xlsx(rows),
             error_column: error_column(&header),
             header,
         })
     } else {
-        let opened = csv::open(path, file)?;
+        if let Some(sheet) = sheet {
+            return Err(InputError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!("--sheet '{sheet}' is for XLSX workbooks, and this file is CSV text: leave --sheet out"),
+            });
+        }
+        let mut opened = csv::open(path, file)?;
         header_check(&opened.header)?;
+        warnings.append(&mut opened.warnings);
+        opened.warnings = warnings;
         Ok(Input {
             path: path.to_path_buf(),
             format: InputFormat::Csv { delimiter: opened.delimiter, encoding: opened.encoding },

@@ -154,7 +154,13 @@ pub enum Hint {
 
 impl fmt::Display for UnknownColumn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let column = &self.column;
+        // A header read from a file that is not text must not write control bytes to a
+        // terminal: they are shown escaped, and a long one cut.
+        let mut column: String =
+            self.column.chars().take(60).flat_map(char::escape_debug).collect();
+        if self.column.chars().count() > 60 {
+            column.push('…');
+        }
         match &self.hint {
             Hint::None => write!(f, "unknown column '{column}'"),
             Hint::DidYouMean(known) => {

@@ -75,6 +75,13 @@ fn repeats_a_name(header: &[String]) -> bool {
     header.iter().map(|n| n.trim().to_lowercase()).any(|n| !n.is_empty() && !seen.insert(n))
 }
 
+/// Whether a file's first 4 KB hold a NUL byte and it has no byte-order mark: the reader
+/// refuses it as binary (or as UTF-16 without a BOM).
+pub(super) fn binary_head(bytes: &[u8]) -> bool {
+    let boms: [&[u8]; 3] = [b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF"];
+    !boms.iter().any(|b| bytes.starts_with(b)) && bytes.iter().take(4096).any(|b| *b == 0)
+}
+
 /// Reads `bytes` as `data.csv` and holds the reader to the oracle.
 fn check_csv(bytes: &[u8]) -> Result<ReadBack, String> {
     let dir = tempfile::tempdir().unwrap();
@@ -82,10 +89,15 @@ fn check_csv(bytes: &[u8]) -> Result<ReadBack, String> {
     let read = read_back(&path);
     let Ok(read) = read else {
         let message = read.unwrap_err();
-        // The only ways a CSV in memory-sized bytes fails: no header, or a repeated name.
+        // The only ways a CSV in memory-sized bytes fails: no header, a repeated name, or a NUL
+        // byte in its first 4 KB with no byte-order mark (binary data, or UTF-16 without a
+        // BOM: git's rule for binary files).
+        let refused_as_binary = message.contains("holds binary data")
+            || message.contains("UTF-16 text without a byte-order mark");
         assert!(
             message.contains("is empty: expected a header row")
-                || message.contains("appears twice in the header"),
+                || message.contains("appears twice in the header")
+                || (refused_as_binary && binary_head(bytes)),
             "{message}"
         );
         return Err(message);
