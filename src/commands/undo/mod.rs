@@ -40,7 +40,7 @@ fn import_run(dir: &Path) -> anyhow::Result<(Memory, Started)> {
         usage_error(format!("{shown}: its journal cannot be read ({e}); nothing was sent"))
     })?;
     let started = memory.started.clone();
-    let Some(started) = started.filter(|s| s.mode != "undo") else {
+    let Some(started) = started.filter(|s| s.mode != "undo" && s.mode != "merge") else {
         return Err(usage_error(format!(
             "{shown} is not an import run (its journal does not start one, or it is an undo): give the directory an import wrote"
         )));
