@@ -30,6 +30,7 @@ impl Cli {
             Command::Validate(a) => a.json,
             Command::Resume(a) => a.json,
             Command::Undo(a) => a.json,
+            Command::Merge(a) => a.json,
             _ => false,
         }
     }
@@ -52,6 +53,9 @@ pub enum Command {
     Undo(UndoArgs),
     /// Export records to CSV or XLSX, custom fields as columns.
     Export(ExportArgs),
+    /// Merge duplicate organizations in bulk from a reviewed file of pairs (irreversible).
+    #[command(after_long_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
     /// Log in with OAuth, or manage the stored token.
     Auth(AuthArgs),
     /// Run a local Zendesk-compatible server to rehearse against.
@@ -110,6 +114,71 @@ Examples:
 
   # Delete what the run created, and write back the values it overwrote
   zdbulk undo zdbulk-runs/20260101T090000Z-organizations --restore-updates";
+
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  # Propose pairs of duplicates for review; nothing is merged
+  zdbulk merge organizations --suggest -o pairs.csv --sandbox
+
+  # See what merging the reviewed pairs would move and lose; nothing is sent
+  zdbulk merge organizations pairs.csv --dry-run --sandbox
+
+  # Merge them, copying the losers' field values where the winners have none
+  zdbulk merge organizations pairs.csv --keep-fields --yes --sandbox";
+
+/// What `zdbulk merge` merges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeResource {
+    /// Organizations (`POST organizations/{id}/merge`).
+    Organizations,
+}
+
+/// Arguments of `merge`; the journal keeps them (`zdbulk resume` finishes a merge run).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct MergeArgs {
+    /// What to merge.
+    #[arg(value_enum)]
+    pub resource: MergeResource,
+    /// The CSV or XLSX file of `loser,winner` pairs (not with --suggest).
+    #[arg(required_unless_present = "suggest", conflicts_with = "suggest")]
+    pub file: Option<PathBuf>,
+    /// The target account.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Check the pairs and write the plan (users and domain names that move, values that would
+    /// be lost, in changes.csv); merge nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Before merging, copy the loser's custom field values, tags, details and notes onto the
+    /// winner where the winner has none (Zendesk does not carry them over).
+    #[arg(long)]
+    pub keep_fields: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Read the account and propose duplicate pairs (same name, shared domain) to review.
+    #[arg(long, requires = "output")]
+    pub suggest: bool,
+    /// With --suggest: the pairs file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The XLSX sheet to read (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Where to write the report (default: zdbulk-runs/<UTC time>-merge-organizations/).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// At most this many requests a minute, leaving room for other integrations.
+    #[arg(long, value_name = "N")]
+    pub max_rpm: Option<u32>,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub use crate::resource::Resource;
 

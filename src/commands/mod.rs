@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
 mod import;
+mod merge;
 mod resume;
 mod run_dir;
 mod sandbox;
@@ -19,6 +20,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Resume(args) => resume::run(args).await,
         Command::Undo(args) => undo::run(args).await,
         Command::Export(_) => not_built("export"),
+        Command::Merge(args) => merge::run(args).await,
         Command::Auth(_) => not_built("auth"),
     }
 }

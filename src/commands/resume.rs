@@ -30,6 +30,9 @@ pub async fn run(args: RunDirArgs) -> anyhow::Result<ExitStatus> {
             dir.display()
         )));
     };
+    if started.mode == "merge" {
+        return super::merge::resume(dir, args).await;
+    }
     let Some(mut import) = started.args.clone() else {
         return Err(usage_error(format!(
             "{}: this run was written by an older zdbulk that did not journal its options; import its failed file instead (it holds the rows not done)",
@@ -97,7 +100,7 @@ fn check_input(file: &Path, fingerprint: Option<&str>) -> anyhow::Result<()> {
 
 /// Cuts off a last journal line a crash left without its end (readers skip it), before resume
 /// appends: a line written after it would glue onto it, and the journal would no longer read.
-fn cut_torn_tail(path: &Path) -> anyhow::Result<()> {
+pub(super) fn cut_torn_tail(path: &Path) -> anyhow::Result<()> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let fail = || format!("failed to repair the journal {}", path.display());
     let mut file =

@@ -104,6 +104,67 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         organizations: Vec<u64>,
     },
+    /// A merge run's row (`zdbulk merge organizations`), journaled for every row before any
+    /// merge is sent: what it was checked to, so that a resume needs neither the file nor the
+    /// account's past state to finish it.
+    MergePair {
+        /// 0-based data-row position.
+        seq: usize,
+        /// The row number the user sees.
+        row: usize,
+        /// The report's key.
+        key: String,
+        /// The row's cells (for the failed file).
+        #[serde(default)]
+        original: Vec<String>,
+        /// Why the row was refused before anything was sent (`None`: it is merged).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invalid: Option<String>,
+        /// The organization merged away.
+        #[serde(default)]
+        loser: u64,
+        /// The organization it is merged into (a chain's final winner).
+        #[serde(default)]
+        winner: u64,
+        /// What the report says besides the outcome (users and domains that move, a chain).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// `--keep-fields`: the values written onto a winner before its merges.
+    MergeKeep {
+        /// The winner.
+        winner: u64,
+        /// The `organization` body of the update.
+        values: Value,
+        /// Whether the update was done (`false`: about to be sent).
+        #[serde(default)]
+        done: bool,
+    },
+    /// A merge request about to be sent.
+    MergeSent {
+        /// The row's position.
+        seq: usize,
+    },
+    /// Zendesk accepted a merge: its Organization Merge record.
+    MergeAccepted {
+        /// The row's position.
+        seq: usize,
+        /// The merge record's id.
+        merge_id: String,
+    },
+    /// A merge ended: `complete`, or `failed` with the reason.
+    MergeEnded {
+        /// The row's position.
+        seq: usize,
+        /// complete or failed.
+        status: String,
+        /// The merge record, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merge_id: Option<String>,
+        /// The reason of a failure, or a note.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
     /// The run ended.
     Finish {
         /// The exit code.

@@ -265,6 +265,12 @@ impl Memory {
                     self.batches.insert(rest.batch, rest);
                 }
             }
+            // A merge run's lines: `commands::merge` reads them itself.
+            Entry::MergePair { .. }
+            | Entry::MergeKeep { .. }
+            | Entry::MergeSent { .. }
+            | Entry::MergeAccepted { .. }
+            | Entry::MergeEnded { .. } => {}
             Entry::Found { resource, op, seqs, items, organizations, .. } => {
                 let (Some(res), Some(op)) = (resource_of(resource), op_of(op)) else { return };
                 for (i, &seq) in seqs.iter().enumerate() {

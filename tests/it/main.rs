@@ -7,6 +7,8 @@ mod definitions;
 mod fuzz;
 mod import;
 mod input;
+mod merge;
+mod merge_resume;
 mod output;
 mod recordings;
 mod resume;

@@ -8,7 +8,7 @@
 //! - `state`: the store, the sandbox clock, persistence; `lock`: one sandbox per state file.
 //! - `router`: routes and the gate (faults, rate budget, auth, counters).
 //! - `limits`, `faults`, `stats`: the request budget, fault draws, `/sandbox/stats`.
-//! - `jobs`: the job lifecycle and `job_statuses`.
+//! - `jobs`: the job lifecycle and `job_statuses`; `merges`: organization merges.
 //! - `pagination`: cursor and offset pages.
 //! - `organizations`, `users`, `memberships`, `fields`, `values`: the resources, and custom
 //!   field values checked against their definitions.
@@ -24,6 +24,7 @@ mod jobs;
 mod limits;
 mod lock;
 mod memberships;
+mod merges;
 mod oauth;
 mod organizations;
 mod pagination;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::config::SandboxConfig;
 use super::lock::StateLock;
 use super::stats::Stats;
-use super::{fields, jobs, memberships, oauth, organizations, users};
+use super::{fields, jobs, memberships, merges, oauth, organizations, users};
 
 /// The handle every handler gets: configuration, clock, records and counters.
 pub type Shared = Arc<Sandbox>;
@@ -61,6 +61,8 @@ pub struct Store {
     pub jobs: jobs::JobTable,
     /// OAuth codes and tokens.
     pub oauth: oauth::OAuthStore,
+    /// Organization merges.
+    pub merges: merges::MergeTable,
 }
 
 /// The first id the sandbox hands out: 13 digits, like Zendesk's, and below 2^53 so that
@@ -172,6 +174,7 @@ impl Sandbox {
         // state we have, and a test server must keep answering.
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         jobs::advance(self, &mut store);
+        merges::advance(self, &mut store);
         store
     }
 
@@ -192,6 +195,7 @@ impl Sandbox {
                 })?;
                 loaded.rebuild_indexes();
                 jobs::rebase_loaded(&mut loaded);
+                merges::rebase_loaded(&mut loaded);
                 *self.lock_raw() = loaded;
                 return Ok(());
             }

@@ -39,13 +39,18 @@ impl Stats {
     }
 }
 
-/// `GET /api/v2/organizations/61000001` → `GET /api/v2/organizations/{id}`: ids and job ids
+/// `GET /api/v2/organizations/61000001` → `GET /api/v2/organizations/{id}`: ids, job ids and
+/// merge ids
 /// become `{id}`, so counters group by endpoint.
 pub fn endpoint_label(method: &str, path: &str) -> String {
     let segments: Vec<&str> = path
         .split('/')
         .map(|s| {
-            if !s.is_empty() && (s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with("V3-")) {
+            let ulid =
+                s.len() == 26 && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+            if !s.is_empty()
+                && (s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with("V3-") || ulid)
+            {
                 "{id}"
             } else {
                 s

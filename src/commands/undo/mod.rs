@@ -40,7 +40,7 @@ fn import_run(dir: &Path) -> anyhow::Result<(Memory, Started)> {
         usage_error(format!("{shown}: its journal cannot be read ({e}); nothing was sent"))
     })?;
     let started = memory.started.clone();
-    let Some(started) = started.filter(|s| s.mode != "undo") else {
+    let Some(started) = started.filter(|s| s.mode != "undo" && s.mode != "merge") else {
         return Err(usage_error(format!(
             "{shown} is not an import run (its journal does not start one, or it is an undo): give the directory an import wrote"
         )));
@@ -189,6 +189,8 @@ pub async fn run(args: UndoArgs) -> anyhow::Result<ExitStatus> {
     summary
         .write(&dir)
         .with_context(|| format!("failed to write {}", dir.join("summary.json").display()))?;
+    crate::output::html::write(&summary, &[], &dir)
+        .with_context(|| format!("failed to write {}", dir.join("report.html").display()))?;
     target.shutdown().await?;
     show::print(&summary, &dir, &import_dir, work, args.json, args.quiet);
     match fatal {

@@ -1,10 +1,12 @@
 //! One handler per resource, borrowed from the client: `client.organizations()`,
-//! `client.organization_fields()`, `client.user_fields()`, `client.job_statuses()`.
+//! `client.organization_fields()`, `client.user_fields()`, `client.job_statuses()`,
+//! `client.organization_merges()`.
 //!
 //! Requests use `.json` paths, as the recorded clients do.
 
 pub mod job_statuses;
 pub mod organization_fields;
+pub mod organization_merges;
 pub mod organizations;
 pub mod user_fields;
 
@@ -17,6 +19,7 @@ use super::Client;
 
 pub use job_statuses::JobStatuses;
 pub use organization_fields::OrganizationFields;
+pub use organization_merges::{OrganizationMerge, OrganizationMerges};
 pub use organizations::Organizations;
 pub use user_fields::UserFields;
 
@@ -30,6 +33,11 @@ impl Client {
     /// Organizations: show_many, search, list, create/update/destroy_many.
     pub fn organizations(&self) -> Organizations<'_> {
         Organizations { client: self }
+    }
+
+    /// Organization merges: start one, follow it.
+    pub fn organization_merges(&self) -> OrganizationMerges<'_> {
+        OrganizationMerges { client: self }
     }
 
     /// Organization field definitions.

@@ -173,6 +173,37 @@ pub fn remove_organization(store: &mut Store, org_id: u64) {
     }
 }
 
+/// How many memberships an organization has.
+pub fn count_of_organization(store: &Store, org_id: u64) -> usize {
+    store.memberships.by_org.get(&org_id).map_or(0, BTreeSet::len)
+}
+
+/// Moves every membership of `from` to `to` (an organization merge): a user who is a member
+/// of both keeps the one in `to`, which becomes their default if the moved one was; the
+/// users' `organization_id` follows their default membership.
+pub fn move_organization(store: &mut Store, from: u64, to: u64) {
+    let ids: Vec<u64> = store.memberships.by_org.remove(&from).into_iter().flatten().collect();
+    for id in ids {
+        let Some(mut m) = store.memberships.remove(id) else { continue };
+        let user = m.user_id;
+        match store.memberships.find(user, to) {
+            Some(existing) => {
+                if m.default {
+                    if let Some(kept) = store.memberships.memberships.get_mut(&existing) {
+                        kept.default = true;
+                    }
+                }
+            }
+            None => {
+                m.organization_id = to;
+                store.memberships.insert(m);
+            }
+        }
+        store.memberships.promote_default(user);
+        sync_user(store, user);
+    }
+}
+
 /// Deletes one membership; false when there is none with this id.
 fn destroy(store: &mut Store, id: u64) -> bool {
     match store.memberships.remove(id) {
