@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
+mod auth;
 mod import;
 mod resume;
 mod run_dir;
@@ -19,7 +20,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Resume(args) => resume::run(args).await,
         Command::Undo(args) => undo::run(args).await,
         Command::Export(_) => not_built("export"),
-        Command::Auth(_) => not_built("auth"),
+        Command::Auth(args) => auth::run(args).await,
     }
 }
 
