@@ -375,6 +375,13 @@ pub struct SandboxArgs {
     /// The OAuth client secret accepted by /oauth/tokens.
     #[arg(long, default_value = "sandbox-secret")]
     pub client_secret: String,
+    /// The public OAuth client (PKCE, no secret) that `zdbulk auth login` can use.
+    #[arg(long, default_value = "zdbulk-cli")]
+    pub public_client_id: String,
+    /// Access-token lifetime in sandbox seconds when a request names none (Zendesk: 1800);
+    /// a small value makes tokens expire, and be refreshed, often.
+    #[arg(long, value_name = "SECS")]
+    pub access_token_ttl: Option<u64>,
     /// Act as an account whose data imports are not enabled: the bulk user writes
     /// (users/create_many, create_or_update_many, update_many, destroy_many and
     /// organization_memberships/create_many) answer 403 Forbidden.
