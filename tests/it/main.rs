@@ -1,5 +1,6 @@
 //! Integration tests: the real binary and the sandbox over HTTP on 127.0.0.1:0.
 
+mod auth;
 mod changes;
 mod client;
 mod common;
