@@ -423,11 +423,93 @@ pub struct ExportArgs {
 /// Arguments of `auth`.
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
-    /// login, logout or status.
-    pub action: String,
-    /// The target account.
+    /// What to do with the login.
+    #[command(subcommand)]
+    pub action: AuthAction,
+}
+
+/// The `auth` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuthAction {
+    /// Sign in through the browser (OAuth authorization code with PKCE) and store the login.
+    ///
+    /// The login is kept per account, in the OS keyring where one works, else in a 0600 file
+    /// under the config directory (`ZDBULK_CONFIG_DIR`, or ~/.config/zdbulk). Commands use it
+    /// when neither ZENDESK_OAUTH_TOKEN nor ZENDESK_CLIENT_ID/ZENDESK_CLIENT_SECRET is set.
+    #[command(after_long_help = LOGIN_EXAMPLES)]
+    Login(LoginArgs),
+    /// Show the stored login: account, user, scopes, expiry and where it is stored.
+    Status(AuthStatusArgs),
+    /// Revoke the stored login's token at Zendesk and forget it.
+    Logout(AuthTargetArgs),
+}
+
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  # Opens the browser; Zendesk redirects back to http://127.0.0.1:8765/callback
+  zdbulk auth login --subdomain acme --client-id acme_cli
+
+  # Over SSH: open the printed URL anywhere, then paste the URL the browser ends on
+  zdbulk auth login --subdomain acme --client-id acme_cli --paste
+
+  # A narrower grant
+  zdbulk auth login --subdomain acme --client-id acme_cli --scope 'read organizations:write users:write'";
+
+/// The default port of the login's loopback redirect: the redirect URL to register on the
+/// OAuth client is `http://127.0.0.1:8765/callback` (docs/auth.md).
+pub const DEFAULT_LOGIN_PORT: u16 = 8765;
+
+/// The account of an `auth` subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct AuthTargetArgs {
+    /// The account's subdomain: `acme` means https://acme.zendesk.com.
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    pub subdomain: Option<String>,
+    /// The account's base URL, e.g. http://127.0.0.1:8080 for a running `zdbulk sandbox`.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+impl AuthTargetArgs {
+    /// As the target of the other commands (never the embedded sandbox).
+    pub fn target(&self) -> TargetArgs {
+        TargetArgs { sandbox: false, subdomain: self.subdomain.clone(), url: self.url.clone() }
+    }
+}
+
+/// Arguments of `auth login`.
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// The account.
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub account: AuthTargetArgs,
+    /// The OAuth client's unique identifier (a Public client with PKCE, docs/auth.md).
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+    /// Space-separated scopes to ask for.
+    #[arg(long, default_value = crate::zendesk::auth::DEFAULT_SCOPE)]
+    pub scope: String,
+    /// Port of the loopback redirect `http://127.0.0.1:PORT/callback` (register that exact
+    /// URL on the client); 0 picks a free one.
+    #[arg(long, default_value_t = DEFAULT_LOGIN_PORT)]
+    pub port: u16,
+    /// Do not listen: paste the URL the browser was redirected to (for SSH sessions).
+    #[arg(long)]
+    pub paste: bool,
+    /// Print the sign-in URL without trying to open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+/// Arguments of `auth status`.
+#[derive(Debug, Clone, Args)]
+pub struct AuthStatusArgs {
+    /// The account.
+    #[command(flatten)]
+    pub account: AuthTargetArgs,
+    /// Print the status as JSON (still without any token).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `sandbox`. Defaults behave like a Zendesk Enterprise account.
@@ -476,6 +558,13 @@ pub struct SandboxArgs {
     /// The OAuth client secret accepted by /oauth/tokens.
     #[arg(long, default_value = "sandbox-secret")]
     pub client_secret: String,
+    /// The public OAuth client (PKCE, no secret) that `zdbulk auth login` can use.
+    #[arg(long, default_value = "zdbulk-cli")]
+    pub public_client_id: String,
+    /// Access-token lifetime in sandbox seconds when a request names none (Zendesk: 1800);
+    /// a small value makes tokens expire, and be refreshed, often.
+    #[arg(long, value_name = "SECS")]
+    pub access_token_ttl: Option<u64>,
     /// Act as an account whose data imports are not enabled: the bulk user writes
     /// (users/create_many, create_or_update_many, update_many, destroy_many and
     /// organization_memberships/create_many) answer 403 Forbidden.

@@ -34,6 +34,14 @@ pub const ZDBULK_TEST_NO_RETRY_DELAY: &str = "ZDBULK_TEST_NO_RETRY_DELAY";
 /// `zdbulk_sandbox::BULK_IMPORTS_ENV`).
 pub const ZDBULK_SANDBOX_BULK_IMPORTS: &str = zdbulk_sandbox::BULK_IMPORTS_ENV;
 
+/// The directory holding the stored login of `zdbulk auth login` (and its lock), instead of
+/// the platform's config directory (`~/.config/zdbulk` on Linux). Tests point it at a temp dir.
+pub const ZDBULK_CONFIG_DIR: &str = "ZDBULK_CONFIG_DIR";
+
+/// Any non-empty value keeps the stored login's tokens out of the OS keyring: they go to
+/// the 0600 file under [`ZDBULK_CONFIG_DIR`] (Linux always uses the file).
+pub const ZDBULK_NO_KEYRING: &str = "ZDBULK_NO_KEYRING";
+
 /// Every variable above, for test harnesses that clear the environment.
 pub const ALL: &[&str] = &[
     ZENDESK_OAUTH_TOKEN,
@@ -46,4 +54,6 @@ pub const ALL: &[&str] = &[
     ZENDESK_URL,
     ZDBULK_TEST_NO_RETRY_DELAY,
     ZDBULK_SANDBOX_BULK_IMPORTS,
+    ZDBULK_CONFIG_DIR,
+    ZDBULK_NO_KEYRING,
 ];

@@ -9,7 +9,8 @@ use url::Url;
 use crate::cli::TargetArgs;
 use crate::env;
 use crate::error::usage_error;
-use crate::zendesk::{Client, ClientSettings, Credentials};
+use crate::zendesk::auth::store::LoginRef;
+use crate::zendesk::{redact_url, Client, ClientSettings, Credentials};
 use zdbulk_sandbox::{self as sandbox, SandboxHandle};
 
 /// A resolved target: where, as whom, and the embedded sandbox when `--sandbox` started one.
@@ -60,8 +61,10 @@ pub fn subdomain_url(sub: &str) -> anyhow::Result<Url> {
         .map_err(|e| usage_error(format!("--subdomain '{sub}': {e}")))
 }
 
-/// The credentials of the environment, first match wins.
-pub fn credentials_from_env() -> anyhow::Result<(Credentials, Vec<String>)> {
+/// The credentials for the account at `base`, first match wins (design.md §1): a bearer
+/// token from the environment (CI), client credentials, the login stored by `zdbulk auth
+/// login`, then a legacy API token (with its warning).
+pub fn credentials_for(base: &Url) -> anyhow::Result<(Credentials, Vec<String>)> {
     if let Some(token) = var(env::ZENDESK_OAUTH_TOKEN) {
         return Ok((Credentials::Bearer(token), vec![]));
     }
@@ -71,21 +74,46 @@ pub fn credentials_from_env() -> anyhow::Result<(Credentials, Vec<String>)> {
         let scope = var(env::ZENDESK_OAUTH_SCOPE).unwrap_or_default();
         return Ok((Credentials::ClientCredentials { client_id, client_secret, scope }, vec![]));
     }
+    // No config directory means no stored login, not an error: the next source may match.
+    if let Ok(login) = LoginRef::for_account(base) {
+        if login.path.exists() {
+            return Ok((Credentials::StoredLogin(login), vec![]));
+        }
+    }
     if let (Some(email), Some(token)) = (var(env::ZENDESK_EMAIL), var(env::ZENDESK_API_TOKEN)) {
-        let warning = "using a legacy API token (ZENDESK_EMAIL/ZENDESK_API_TOKEN): Zendesk turns API tokens \
-                       off on 2027-04-30; set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET to use OAuth"
-            .to_string();
+        let warning =
+            "using a legacy API token (ZENDESK_EMAIL/ZENDESK_API_TOKEN): Zendesk turns API tokens \
+                       off on 2027-04-30; run `zdbulk auth login`, or set ZENDESK_CLIENT_ID and \
+                       ZENDESK_CLIENT_SECRET, to use OAuth (docs/auth.md)"
+                .to_string();
         return Ok((Credentials::Basic { email, token }, vec![warning]));
     }
     Err(usage_error(format!(
-        "no credentials: set {} (an OAuth access token), or {} and {} (OAuth client credentials), \
-         or {} and {} (legacy API token); or use --sandbox to rehearse locally",
+        "no credentials for {}: run `zdbulk auth login`, or set {} (an OAuth access token), or {} \
+         and {} (OAuth client credentials), or {} and {} (legacy API token); or use --sandbox \
+         to rehearse locally",
+        redact_url(base),
         env::ZENDESK_OAUTH_TOKEN,
         env::ZENDESK_CLIENT_ID,
         env::ZENDESK_CLIENT_SECRET,
         env::ZENDESK_EMAIL,
         env::ZENDESK_API_TOKEN
     )))
+}
+
+/// The account a `--subdomain`/`--url` (or `ZENDESK_SUBDOMAIN`/`ZENDESK_URL`) names.
+pub fn account_url(args: &TargetArgs) -> anyhow::Result<Url> {
+    match (&args.subdomain, &args.url) {
+        (Some(sub), _) => subdomain_url(sub),
+        (None, Some(url)) => parse_url(url),
+        (None, None) => match (var(env::ZENDESK_SUBDOMAIN), var(env::ZENDESK_URL)) {
+            (Some(sub), _) => subdomain_url(&sub),
+            (None, Some(url)) => parse_url(&url),
+            (None, None) => Err(usage_error(
+                "no target: give --sandbox (a local rehearsal account), --subdomain NAME or --url URL",
+            )),
+        },
+    }
 }
 
 /// Resolves `--sandbox`, `--subdomain` or `--url` (or `ZENDESK_SUBDOMAIN`/`ZENDESK_URL`).
@@ -102,30 +130,41 @@ pub async fn resolve_target(args: &TargetArgs, cwd: &Path) -> anyhow::Result<Tar
         };
         return Ok(Target { base_url, credentials, sandbox: Some(handle), warnings: vec![] });
     }
-    let base_url = match (&args.subdomain, &args.url) {
-        (Some(sub), _) => subdomain_url(sub)?,
-        (None, Some(url)) => parse_url(url)?,
-        (None, None) => match (var(env::ZENDESK_SUBDOMAIN), var(env::ZENDESK_URL)) {
-            (Some(sub), _) => subdomain_url(&sub)?,
-            (None, Some(url)) => parse_url(&url)?,
-            (None, None) => {
-                return Err(usage_error(
-                    "no target: give --sandbox (a local rehearsal account), --subdomain NAME or --url URL",
-                ))
-            }
-        },
-    };
-    let (credentials, warnings) = credentials_from_env()?;
+    let base_url = account_url(args)?;
+    let (credentials, warnings) = credentials_for(&base_url)?;
     Ok(Target { base_url, credentials, sandbox: None, warnings })
 }
 
 fn parse_url(raw: &str) -> anyhow::Result<Url> {
-    let url =
-        Url::parse(raw).map_err(|e| usage_error(format!("--url '{raw}' is not a URL: {e}")))?;
+    // The message never repeats `raw`: it may carry `user:secret@`.
+    let url = Url::parse(raw)
+        .map_err(|e| usage_error(format!("--url '{}' is not a URL: {e}", shown_url(raw))))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(usage_error(format!("--url '{raw}' must be an http or https URL")));
+        return Err(usage_error(format!(
+            "--url '{}' must be an http or https URL",
+            redact_url(&url)
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(usage_error(format!(
+            "--url '{}' carries credentials (user:password@): Zendesk ignores them there and they \
+             would end up in shell history and logs; run `zdbulk auth login` or set \
+             {} instead",
+            redact_url(&url),
+            env::ZENDESK_OAUTH_TOKEN
+        )));
     }
     Ok(url)
+}
+
+/// A URL as typed, with anything before an `@` in its authority cut out.
+fn shown_url(raw: &str) -> String {
+    let (scheme, rest) = raw.split_once("://").unwrap_or(("", raw));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
+    format!("{scheme}{host}{tail}")
 }
 
 #[cfg(test)]
@@ -137,5 +176,13 @@ mod tests {
         assert_eq!(subdomain_url("acme").unwrap().as_str(), "https://acme.zendesk.com/");
         assert!(subdomain_url("acme.zendesk.com").is_err());
         assert!(subdomain_url("").is_err());
+    }
+
+    #[test]
+    fn urls_with_credentials_are_refused_without_echoing_them() {
+        for raw in ["http://me:hunter22@127.0.0.1:1/", "http://me:hunter22@[bad/"] {
+            let err = format!("{:#}", parse_url(raw).unwrap_err());
+            assert!(!err.contains("hunter22"), "{err}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
+mod auth;
 mod import;
 mod merge;
 mod resume;
@@ -21,7 +22,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Undo(args) => undo::run(args).await,
         Command::Export(_) => not_built("export"),
         Command::Merge(args) => merge::run(args).await,
-        Command::Auth(_) => not_built("auth"),
+        Command::Auth(args) => auth::run(args).await,
     }
 }
 

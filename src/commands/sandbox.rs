@@ -42,8 +42,10 @@ fn config(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
             api_token: args.api_token.clone(),
             client_id: args.client_id.clone(),
             client_secret: args.client_secret.clone(),
+            public_client_id: args.public_client_id.clone(),
         },
         bulk_imports: !args.no_bulk_imports,
+        access_ttl_secs: args.access_token_ttl,
     })
 }
 

@@ -223,6 +223,29 @@ impl Client {
         Ok(url)
     }
 
+    /// Posts `body` to the account's OAuth token endpoint (`/oauth/tokens`), with the
+    /// client's retries, as a write (an authorization code or refresh token is spent by the
+    /// first answer, lost or not). The client's own credentials are not sent.
+    pub(crate) async fn token_grant(
+        &self,
+        body: &serde_json::Value,
+    ) -> Result<auth::TokenAnswer, ApiError> {
+        let inner = &self.inner;
+        let token_url = inner.base.join("oauth/tokens").map_err(|e| ApiError::BadUrl {
+            url: redact_url(&inner.base),
+            reason: e.to_string(),
+        })?;
+        let ctx = MintContext { http: &inner.http, policy: &inner.policy, limiter: &inner.limiter };
+        inner.limiter.acquire().await;
+        auth::post_token(ctx, &token_url, retry::RequestKind::Write, body).await
+    }
+
+    /// DELETEs `/api/v2/{path}` and returns the status, ignoring the body (a 204 has none).
+    pub async fn delete(&self, path: &str) -> Result<u16, ApiError> {
+        let url = self.api_url(path, &[])?;
+        self.execute(Method::DELETE, &url, None).await.map(|a| a.status)
+    }
+
     /// GETs `/api/v2/{path}` and decodes the JSON answer.
     pub async fn get_json<T: DeserializeOwned>(
         &self,

@@ -442,7 +442,8 @@ fn no_target_or_no_credentials_is_a_usage_error() {
         .args(["--subdomain", "acme"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("no credentials: set ZENDESK_OAUTH_TOKEN"));
+        .stderr(predicates::str::contains("no credentials for"))
+        .stderr(predicates::str::contains("run `zdbulk auth login`, or set ZENDESK_OAUTH_TOKEN"));
     zdbulk()
         .current_dir(tmp.path())
         .args(["import", "organizations", "missing.csv", "--sandbox"])

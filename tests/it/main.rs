@@ -1,5 +1,7 @@
 //! Integration tests: the real binary and the sandbox over HTTP on 127.0.0.1:0.
 
+mod auth;
+mod auth_secrets;
 mod changes;
 mod client;
 mod common;

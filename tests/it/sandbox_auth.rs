@@ -316,10 +316,19 @@ async fn refresh_rotates_the_pair() {
     assert_eq!(second.body["scope"], "read write");
 
     assert_invalid_token(&get_as(&sb, bearer(old_access), "/api/v2/job_statuses").await);
+    assert_eq!(get_as(&sb, bearer(new_access), "/api/v2/job_statuses").await.status, 200);
+    let third = refresh(&sb, new_refresh).await;
+    assert_eq!(third.status, 201);
+    let third_access = third.body["access_token"].as_str().unwrap();
+    let third_refresh = third.body["refresh_token"].as_str().unwrap();
+
+    // Reuse detection (docs/sandbox.md): a spent refresh token coming back is refused and
+    // ends the whole login, its live pair included.
     let stale = refresh(&sb, old_refresh).await;
     assert_eq!((stale.status, stale.body["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(get_as(&sb, bearer(new_access), "/api/v2/job_statuses").await.status, 200);
-    assert_eq!(refresh(&sb, new_refresh).await.status, 201);
+    assert_invalid_token(&get_as(&sb, bearer(third_access), "/api/v2/job_statuses").await);
+    let after = refresh(&sb, third_refresh).await;
+    assert_eq!((after.status, after.body["error"].as_str()), (400, Some("invalid_grant")));
 }
 
 #[tokio::test]

@@ -31,6 +31,10 @@ pub struct SandboxConfig {
     /// account whose "data imports are not enabled" (`--no-bulk-imports`,
     /// [`BULK_IMPORTS_ENV`]).
     pub bulk_imports: bool,
+    /// The access-token lifetime (sandbox seconds) when a request names none, instead of
+    /// Zendesk's 1800. Unlike a requested `expires_in` it may be below 300, so tests can see
+    /// tokens expire every second without speeding up the rate limits (`--access-token-ttl`).
+    pub access_ttl_secs: Option<u64>,
 }
 
 impl Default for SandboxConfig {
@@ -48,6 +52,7 @@ impl Default for SandboxConfig {
             fault_seed: 0,
             credentials: Credentials::default(),
             bulk_imports: true,
+            access_ttl_secs: None,
         }
     }
 }
@@ -63,7 +68,8 @@ pub fn bulk_imports_off(value: &str) -> bool {
     ["off", "false", "0", "no"].iter().any(|v| value.trim().eq_ignore_ascii_case(v))
 }
 
-/// The sandbox's one admin and one OAuth client.
+/// The sandbox's one admin and its two OAuth clients: a confidential one (client
+/// credentials for CI, or code + secret) and a public one (PKCE, no secret) for people.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     /// The admin's email (basic auth `email/token:TOKEN`).
@@ -74,6 +80,8 @@ pub struct Credentials {
     pub client_id: String,
     /// The confidential OAuth client's secret.
     pub client_secret: String,
+    /// The public OAuth client's identifier: PKCE is required and a secret refused.
+    pub public_client_id: String,
 }
 
 /// The documented default credentials; every one can be changed by a `zdbulk sandbox` flag.
@@ -84,6 +92,8 @@ pub const DEFAULT_API_TOKEN: &str = "sandbox-token";
 pub const DEFAULT_CLIENT_ID: &str = "zdbulk-sandbox";
 /// The default OAuth client secret.
 pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+/// The default public OAuth client identifier (for `zdbulk auth login`).
+pub const DEFAULT_PUBLIC_CLIENT_ID: &str = "zdbulk-cli";
 
 impl Default for Credentials {
     fn default() -> Self {
@@ -92,6 +102,7 @@ impl Default for Credentials {
             api_token: DEFAULT_API_TOKEN.into(),
             client_id: DEFAULT_CLIENT_ID.into(),
             client_secret: DEFAULT_CLIENT_SECRET.into(),
+            public_client_id: DEFAULT_PUBLIC_CLIENT_ID.into(),
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
@@ -59,168 +60,227 @@ const FINAL_OAUTH_ERRORS: &[&str] = &[
     "invalid_request",
 ];
 
+/// What the token endpoint handed out (oauth.md §2–4). `Debug` prints no secret.
 #[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
+pub(crate) struct TokenAnswer {
+    /// The bearer token.
+    pub(crate) access_token: String,
+    /// The refresh token (authorization-code and refresh grants only).
     #[serde(default)]
-    expires_in: Option<u64>,
+    pub(crate) refresh_token: Option<String>,
+    /// Seconds the access token lives, when it expires.
+    #[serde(default)]
+    pub(crate) expires_in: Option<u64>,
+    /// Seconds the refresh token lives, when it expires.
+    #[serde(default)]
+    pub(crate) refresh_token_expires_in: Option<u64>,
+    /// The granted scopes, space-separated.
+    #[serde(default)]
+    pub(crate) scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAnswer")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The start of the reason of an `invalid_grant` refusal, which [`is_invalid_grant`] reads.
+const REFUSED_GRANT: &str = "the token endpoint refused the grant";
+
+/// Whether `err` is the token endpoint's `invalid_grant`: a code or refresh token that is
+/// dead, spent, revoked or foreign.
+pub(crate) fn is_invalid_grant(err: &ApiError) -> bool {
+    matches!(err, ApiError::Auth { reason, .. } if reason.starts_with(REFUSED_GRANT))
+}
+
+impl CachedToken {
+    /// The token of an answer, renewed at 80 % of its lifetime (oauth.md §4, as zdk does), so
+    /// a long run never sends a token in its last seconds.
+    pub(super) fn of(answer: &TokenAnswer) -> CachedToken {
+        let renew_at = answer
+            .expires_in
+            .map(|secs| Instant::now() + Duration::from_millis(secs.saturating_mul(800)));
+        CachedToken { access_token: answer.access_token.clone(), renew_at }
+    }
 }
 
 impl Authenticator {
-    /// Mints a token with the retries of `ctx.policy`, as a read: repeating a
-    /// client-credentials request does no harm (a token whose answer was lost is never used
-    /// and expires), so 5xx, 408, 409, timeouts and dropped connections are retried with the
-    /// policy's backoff and limit, and a 429 closes the client's rate gate for `Retry-After`
-    /// as on `/api/v2`. Every error returned is an [`ApiError::Auth`] naming the token
-    /// endpoint, wrapped in [`ApiError::RetriesExhausted`] when the retries ran out; never an
-    /// `AnswerLost`, which the pipeline would read as "the write may have been done".
-    pub(super) async fn mint(&self, ctx: MintContext<'_>) -> Result<CachedToken, ApiError> {
-        let started = Instant::now();
-        let mut retries = 0u32;
-        let mut rate_waits = 0u32;
-        loop {
-            let failure = match self.mint_once(ctx).await {
-                Ok(tok) => return Ok(tok),
-                Err(failure) => failure,
-            };
-            let err = failure.err;
-            match ctx.policy.decide(RequestKind::Read, &err, retries) {
-                Decision::GiveUp => return Err(self.mint_error(err)),
-                Decision::RateLimited(wait) => {
-                    rate_waits += 1;
-                    if rate_waits > ctx.policy.max_rate_limit_waits {
-                        return Err(self.exhausted(retries + rate_waits - 1, started, err));
-                    }
-                    ctx.limiter.pause_all(wait);
-                }
-                Decision::Backoff(delay) => {
-                    if retries >= ctx.policy.max_retries {
-                        return Err(self.exhausted(retries + rate_waits, started, err));
-                    }
-                    retries += 1;
-                    ctx.limiter.count_retry();
-                    let delay = failure.retry_after.map_or(delay, |asked| delay.max(asked));
-                    tokio::time::sleep(delay).await;
-                }
+    /// Mints a token for this authenticator's grant. `stale` is the token just found expired
+    /// or rejected, if any (the refresh grant must not renew a token another process has
+    /// already replaced).
+    pub(super) async fn mint(
+        &self,
+        ctx: MintContext<'_>,
+        stale: Option<&str>,
+    ) -> Result<CachedToken, ApiError> {
+        match &self.grant {
+            Some(Grant::ClientCredentials { client_id, client_secret, scope }) => {
+                let body = serde_json::json!({
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                    "scope": scope,
+                });
+                // Repeating a client-credentials request does no harm (a token whose answer
+                // was lost is never used and expires), so it is retried as a read.
+                let answer = post_token(ctx, &self.token_url, RequestKind::Read, &body).await?;
+                Ok(CachedToken::of(&answer))
             }
-            // The retry is a request like any other: it waits for the rate gate and pacer.
-            ctx.limiter.acquire().await;
+            Some(Grant::Refresh { login }) => self.renew_login(ctx, login, stale).await,
+            None => Err(ApiError::Auth {
+                url: redact_url(&self.token_url),
+                status: None,
+                reason: "no credentials to authenticate with".into(),
+            }),
         }
     }
+}
 
-    /// One request to the token endpoint. JSON body (oauth.md §1: the docs say JSON); any
-    /// 2xx is success (the docs show 201, the live status is unknown).
-    async fn mint_once(&self, ctx: MintContext<'_>) -> Result<CachedToken, MintFailure> {
-        let url = redact_url(&self.token_url);
-        let Some(Grant::ClientCredentials { client_id, client_secret, scope }) = &self.grant else {
-            let reason = "no oauth grant".to_string();
-            return Err(ApiError::Auth { url, status: None, reason }.into());
+/// Posts `body` to the token endpoint with the retries of `ctx.policy`: 5xx, 408, 409,
+/// timeouts and connection failures are retried with the policy's backoff and limit, a 429
+/// closes the client's rate gate for `Retry-After` as on `/api/v2`, and a lost answer is
+/// retried only for a [`RequestKind::Read`] (a refresh whose answer was lost may have rotated
+/// the pair: sending the old refresh token again would be a reuse). Every error returned is
+/// an [`ApiError::Auth`] naming the token endpoint, wrapped in
+/// [`ApiError::RetriesExhausted`] when the retries ran out; never an `AnswerLost`, which the
+/// pipeline would read as "the write may have been done".
+pub(crate) async fn post_token(
+    ctx: MintContext<'_>,
+    token_url: &Url,
+    kind: RequestKind,
+    body: &Value,
+) -> Result<TokenAnswer, ApiError> {
+    let started = Instant::now();
+    let mut retries = 0u32;
+    let mut rate_waits = 0u32;
+    loop {
+        let failure = match post_once(ctx, token_url, body).await {
+            Ok(tok) => return Ok(tok),
+            Err(failure) => failure,
         };
-        let body = serde_json::json!({
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "scope": scope,
-        });
-        let method = "POST".to_string();
-        let answer =
-            ctx.http.post(self.token_url.clone()).json(&body).send().await.map_err(|e| {
-                if e.is_connect() {
-                    ApiError::Transport { method: method.clone(), url: url.clone(), source: e }
-                } else {
-                    ApiError::AnswerLost { method: method.clone(), url: url.clone(), source: e }
-                }
-            })?;
-        let status = answer.status().as_u16();
-        let headers = answer.headers().clone();
-        ctx.limiter.observe(status, &headers);
-        let bytes = answer.bytes().await.map_err(|e| ApiError::AnswerLost {
-            method: method.clone(),
-            url: url.clone(),
-            source: e,
-        })?;
-        if (200..300).contains(&status) {
-            let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|e| {
-                let reason = format!("the token endpoint answered {status} without a token: {e}");
-                ApiError::Auth { url: url.clone(), status: Some(status), reason }
-            })?;
-            // Renew at 80 % of the lifetime (oauth.md §4, as zdk does), so a long run never
-            // sends a token in its last seconds.
-            let renew_at = answer
-                .expires_in
-                .map(|secs| Instant::now() + Duration::from_millis(secs.saturating_mul(800)));
-            return Ok(CachedToken { access_token: answer.access_token, renew_at });
-        }
-        let body = ZendeskErrorBody::parse(&bytes);
-        let code = body.code().unwrap_or_default();
-        let class = retry::classify_status(RequestKind::Read, status);
-        if FINAL_OAUTH_ERRORS.contains(&code) || class == StatusClass::Fail {
-            let refused = match code {
-                "invalid_scope" => "refused the requested scope",
-                "invalid_grant" => "refused the grant",
-                "unauthorized_client" => {
-                    "refused the grant for this client (client credentials need a Confidential client)"
-                }
-                "unsupported_grant_type" | "invalid_request" => "refused the request",
-                _ => "refused the client credentials",
-            };
-            let reason = self.scrub(format!("the token endpoint {refused} ({status}): {body}"));
-            return Err(ApiError::Auth { url, status: Some(status), reason }.into());
-        }
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let retry_after = retry::parse_retry_after(header("retry-after"));
-        if class == StatusClass::RateLimit {
-            let retry_after = retry_after.unwrap_or(retry::DEFAULT_RETRY_AFTER);
-            return Err(ApiError::RateLimited { method, url, retry_after }.into());
-        }
-        Err(MintFailure {
-            err: ApiError::Status { status, method, url, body: Box::new(body) },
-            retry_after: if (500..600).contains(&status) { retry_after } else { None },
-        })
-    }
-
-    /// The error of a mint that ended: already `Auth` when final; a transient failure (the
-    /// last one, or one the policy would not retry) becomes an `Auth` that names the token
-    /// endpoint and says what happened, with the causes as text.
-    fn mint_error(&self, err: ApiError) -> ApiError {
-        let what = match &err {
-            ApiError::Auth { .. } => return err,
-            ApiError::Status { status, body, .. } => format!("answered {status}: {body}"),
-            ApiError::RateLimited { .. } => "kept answering 429 (rate limited)".to_string(),
-            ApiError::Transport { source, .. } => {
-                format!("could not be reached: {}", error_chain(source))
-            }
-            ApiError::AnswerLost { source, .. } => {
-                format!("did not answer (timeout or dropped connection): {}", error_chain(source))
-            }
-            other => error_chain(other),
-        };
-        ApiError::Auth {
-            url: redact_url(&self.token_url),
-            status: err.status(),
-            reason: self.scrub(format!("no token could be minted: the token endpoint {what}")),
-        }
-    }
-
-    fn exhausted(&self, retries: u32, started: Instant, last: ApiError) -> ApiError {
-        ApiError::RetriesExhausted {
+        let err = failure.err;
+        let exhausted = |retries: u32, last: ApiError| ApiError::RetriesExhausted {
             retries,
             elapsed: started.elapsed(),
-            last: Box::new(self.mint_error(last)),
-        }
-    }
-
-    /// Removes the client secret from a message, should a server ever echo it back.
-    fn scrub(&self, text: String) -> String {
-        match &self.grant {
-            Some(Grant::ClientCredentials { client_secret, .. })
-                if !client_secret.is_empty() && text.contains(client_secret.as_str()) =>
-            {
-                text.replace(client_secret.as_str(), "[redacted]")
+            last: Box::new(mint_error(token_url, body, last)),
+        };
+        match ctx.policy.decide(kind, &err, retries) {
+            Decision::GiveUp => return Err(mint_error(token_url, body, err)),
+            Decision::RateLimited(wait) => {
+                rate_waits += 1;
+                if rate_waits > ctx.policy.max_rate_limit_waits {
+                    return Err(exhausted(retries + rate_waits - 1, err));
+                }
+                ctx.limiter.pause_all(wait);
             }
-            _ => text,
+            Decision::Backoff(delay) => {
+                if retries >= ctx.policy.max_retries {
+                    return Err(exhausted(retries + rate_waits, err));
+                }
+                retries += 1;
+                ctx.limiter.count_retry();
+                let delay = failure.retry_after.map_or(delay, |asked| delay.max(asked));
+                tokio::time::sleep(delay).await;
+            }
+        }
+        // The retry is a request like any other: it waits for the rate gate and pacer.
+        ctx.limiter.acquire().await;
+    }
+}
+
+/// One request to the token endpoint. JSON body (oauth.md §1: the docs say JSON); any 2xx
+/// is success (the docs show 201, the live status is unknown).
+async fn post_once(
+    ctx: MintContext<'_>,
+    token_url: &Url,
+    body: &Value,
+) -> Result<TokenAnswer, MintFailure> {
+    let url = redact_url(token_url);
+    let method = "POST".to_string();
+    let answer = ctx.http.post(token_url.clone()).json(body).send().await.map_err(|e| {
+        if e.is_connect() {
+            ApiError::Transport { method: method.clone(), url: url.clone(), source: e }
+        } else {
+            ApiError::AnswerLost { method: method.clone(), url: url.clone(), source: e }
+        }
+    })?;
+    let status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    ctx.limiter.observe(status, &headers);
+    let bytes = answer.bytes().await.map_err(|e| ApiError::AnswerLost {
+        method: method.clone(),
+        url: url.clone(),
+        source: e,
+    })?;
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(&bytes).map_err(|e| {
+            let reason = format!("the token endpoint answered {status} without a token: {e}");
+            ApiError::Auth { url: url.clone(), status: Some(status), reason }.into()
+        });
+    }
+    let answer_body = ZendeskErrorBody::parse(&bytes);
+    let code = answer_body.code().unwrap_or_default();
+    let class = retry::classify_status(RequestKind::Read, status);
+    if FINAL_OAUTH_ERRORS.contains(&code) || class == StatusClass::Fail {
+        let refused = match code {
+            "invalid_scope" => "the token endpoint refused the requested scope",
+            "invalid_grant" => REFUSED_GRANT,
+            "unauthorized_client" => {
+                "the token endpoint refused the grant for this client (client credentials need a Confidential client)"
+            }
+            "unsupported_grant_type" | "invalid_request" => "the token endpoint refused the request",
+            _ => "the token endpoint refused the client credentials",
+        };
+        let reason = scrub(body, format!("{refused} ({status}): {answer_body}"));
+        return Err(ApiError::Auth { url, status: Some(status), reason }.into());
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let retry_after = retry::parse_retry_after(header("retry-after"));
+    if class == StatusClass::RateLimit {
+        let retry_after = retry_after.unwrap_or(retry::DEFAULT_RETRY_AFTER);
+        return Err(ApiError::RateLimited { method, url, retry_after }.into());
+    }
+    Err(MintFailure {
+        err: ApiError::Status { status, method, url, body: Box::new(answer_body) },
+        retry_after: if (500..600).contains(&status) { retry_after } else { None },
+    })
+}
+
+/// The error of a token request that ended: already `Auth` when final; a transient failure
+/// (the last one, or one the policy would not retry) becomes an `Auth` that names the token
+/// endpoint and says what happened, with the causes as text.
+fn mint_error(token_url: &Url, body: &Value, err: ApiError) -> ApiError {
+    let what = match &err {
+        ApiError::Auth { .. } => return err,
+        ApiError::Status { status, body, .. } => format!("answered {status}: {body}"),
+        ApiError::RateLimited { .. } => "kept answering 429 (rate limited)".to_string(),
+        ApiError::Transport { source, .. } => {
+            format!("could not be reached: {}", error_chain(source))
+        }
+        ApiError::AnswerLost { source, .. } => {
+            format!("did not answer (timeout or dropped connection): {}", error_chain(source))
+        }
+        other => error_chain(other),
+    };
+    ApiError::Auth {
+        url: redact_url(token_url),
+        status: err.status(),
+        reason: scrub(body, format!("no token could be minted: the token endpoint {what}")),
+    }
+}
+
+/// Removes every secret the request carried from a message, should a server ever echo one.
+fn scrub(body: &Value, mut text: String) -> String {
+    for key in ["client_secret", "refresh_token", "code", "code_verifier"] {
+        if let Some(secret) = body.get(key).and_then(Value::as_str).filter(|s| s.len() >= 4) {
+            text = text.replace(secret, "[redacted]");
         }
     }
+    text
 }
 
 impl FailedMint {

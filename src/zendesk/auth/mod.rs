@@ -1,5 +1,6 @@
 //! Credentials and the `Authorization` header: API token (Basic), bearer token, and the OAuth
-//! client-credentials grant with a cached, shared, renewed token (oauth.md §1, §2, §6).
+//! client-credentials and refresh-token grants with a cached, shared, renewed token
+//! (oauth.md §1, §2, §4, §6).
 //!
 //! Minting a token is retried like any other request ([`RetryPolicy`](crate::zendesk::RetryPolicy)): a 5xx, a 429, a
 //! timeout or a dropped connection at the token endpoint must not end a run that would have
@@ -19,9 +20,13 @@ use super::error::ApiError;
 use super::redact_url;
 
 mod mint;
+mod refresh;
+pub mod store;
 
 use mint::FailedMint;
-pub(crate) use mint::MintContext;
+pub(crate) use mint::{post_token, MintContext, TokenAnswer};
+pub use refresh::login_command;
+use store::LoginRef;
 
 /// Scope requested when none is given: an empty scope must never be sent (oauth.md §7).
 pub const DEFAULT_SCOPE: &str = "read write";
@@ -48,6 +53,11 @@ pub enum Credentials {
         /// Space-separated scopes; empty means [`DEFAULT_SCOPE`].
         scope: String,
     },
+    /// The login stored by `zdbulk auth login`: its access token, refreshed with its refresh
+    /// token (rotation-safe, oauth.md §4) before it expires and once on a 401 `invalid_token`.
+    StoredLogin(LoginRef),
+    /// None: only the token endpoint can be used (`zdbulk auth login` before it has a token).
+    None,
 }
 
 impl fmt::Debug for Credentials {
@@ -63,6 +73,8 @@ impl fmt::Debug for Credentials {
                 .field("client_secret", &"[redacted]")
                 .field("scope", scope)
                 .finish(),
+            Credentials::StoredLogin(login) => f.debug_tuple("StoredLogin").field(login).finish(),
+            Credentials::None => f.write_str("None"),
         }
     }
 }
@@ -82,18 +94,15 @@ impl fmt::Debug for CachedToken {
     }
 }
 
-/// The OAuth grant used to mint tokens.
-///
-/// Extension point: the stored login of `zdbulk auth login` adds a `RefreshToken { store }`
-/// variant here, with its own arm in [`Authenticator::mint_once`] (persist the rotated pair
-/// before use, oauth.md §4); the caching, the mutex, the retries and the 401 handling stay as
-/// they are. One caution for that arm: a lost answer to a refresh may have rotated the pair
-/// (the old refresh token then gives `invalid_grant`), so after a lost answer it must re-read
-/// the store before sending the refresh again (oauth.md §4). Client credentials have no such
-/// state: a token minted and lost is simply never used.
+/// The OAuth grant used to mint tokens. Both share the caching, the mutex, the retries and
+/// the 401 handling; only how a token is obtained differs (`mint.rs`, `refresh.rs`).
 #[derive(Clone)]
 enum Grant {
+    /// Mint with the client's secret; nothing to keep.
     ClientCredentials { client_id: String, client_secret: String, scope: String },
+    /// Take the stored login's token, refreshing (and saving the rotated pair) when it is due
+    /// or rejected.
+    Refresh { login: LoginRef },
 }
 
 /// Produces `Authorization` headers; shared by every clone of a client.
@@ -158,6 +167,8 @@ impl Authenticator {
                 let scope = if scope.trim().is_empty() { DEFAULT_SCOPE.to_string() } else { scope };
                 (None, Some(Grant::ClientCredentials { client_id, client_secret, scope }))
             }
+            Credentials::StoredLogin(login) => (None, Some(Grant::Refresh { login })),
+            Credentials::None => (None, None),
         };
         Ok(Authenticator {
             static_header,
@@ -224,7 +235,8 @@ impl Authenticator {
                 return Err(failed.error(&self.token_url));
             }
         }
-        let minted = self.mint(ctx).await;
+        let stale = state.token.as_ref().map(|t| t.access_token.clone());
+        let minted = self.mint(ctx, stale.as_deref()).await;
         self.rounds.fetch_add(1, Ordering::SeqCst);
         match minted.and_then(|tok| Ok((self.used(&tok)?, tok))) {
             Ok((used, tok)) => {

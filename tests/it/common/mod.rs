@@ -175,5 +175,8 @@ pub fn zdbulk() -> assert_cmd::Command {
             cmd.env_remove(key);
         }
     }
+    // Never the real ~/.config/zdbulk: a stored login there must not change a test's
+    // credentials (tests that log in point this at their own temp dir).
+    cmd.env("ZDBULK_CONFIG_DIR", std::env::temp_dir().join("zdbulk-tests-no-config"));
     cmd
 }

@@ -9,7 +9,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use super::{parse_scopes, real_ms, wall_ms, AuthCode, OAuthError, CODE_TTL_SECS};
+use super::{
+    client_kind, parse_scopes, real_ms, wall_ms, AuthCode, ClientKind, OAuthError, CODE_TTL_SECS,
+};
 use crate::state::Shared;
 
 /// The text Zendesk puts in `error_description` when the user denies access.
@@ -28,9 +30,11 @@ pub async fn new(State(sb): State<Shared>, RawQuery(query): RawQuery) -> Respons
         pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     };
 
-    if param("client_id") != Some(sb.config.credentials.client_id.as_str()) {
+    let Some((client_id, kind)) =
+        param("client_id").and_then(|id| Some((id, client_kind(&sb.config.credentials, id)?)))
+    else {
         return OAuthError::invalid_client().with_status(StatusCode::BAD_REQUEST).into_response();
-    }
+    };
     let Some(raw_redirect) = param("redirect_uri") else {
         return OAuthError::invalid_request("redirect_uri is missing").into_response();
     };
@@ -53,27 +57,33 @@ pub async fn new(State(sb): State<Shared>, RawQuery(query): RawQuery) -> Respons
         Ok(scopes) => scopes,
         Err(err) => return redirect_error(redirect, state, err.error, &err.description),
     };
-    // Zendesk requires PKCE only of public clients; the sandbox's one client is used both
-    // ways, so PKCE is always required, and only S256 (plain is refused, as Zendesk does).
-    let Some(challenge) = param("code_challenge") else {
-        return redirect_error(redirect, state, "invalid_request", "code_challenge is missing");
+    // Zendesk requires PKCE of public clients; a confidential one may use PKCE, its secret
+    // at the exchange, or both (oauth.md §3). Only S256 (plain is refused, as Zendesk does).
+    let challenge = match param("code_challenge") {
+        None if kind == ClientKind::Public => {
+            return redirect_error(redirect, state, "invalid_request", "code_challenge is missing")
+        }
+        None => "",
+        Some(challenge) => {
+            if param("code_challenge_method") != Some("S256") {
+                return redirect_error(
+                    redirect,
+                    state,
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                );
+            }
+            if !is_s256_challenge(challenge) {
+                return redirect_error(
+                    redirect,
+                    state,
+                    "invalid_request",
+                    "code_challenge is not a base64url SHA-256 digest",
+                );
+            }
+            challenge
+        }
     };
-    if param("code_challenge_method") != Some("S256") {
-        return redirect_error(
-            redirect,
-            state,
-            "invalid_request",
-            "code_challenge_method must be S256",
-        );
-    }
-    if !is_s256_challenge(challenge) {
-        return redirect_error(
-            redirect,
-            state,
-            "invalid_request",
-            "code_challenge is not a base64url SHA-256 digest",
-        );
-    }
     if param("deny") == Some("1") {
         return redirect_error(redirect, state, "access_denied", DENIED);
     }
@@ -83,7 +93,7 @@ pub async fn new(State(sb): State<Shared>, RawQuery(query): RawQuery) -> Respons
         let mut store = sb.lock();
         store.oauth.prune(now);
         store.oauth.insert_code(AuthCode {
-            client_id: sb.config.credentials.client_id.clone(),
+            client_id: client_id.to_string(),
             redirect_uri: raw_redirect.to_string(),
             scopes,
             code_challenge: challenge.to_string(),

@@ -52,6 +52,18 @@ pub struct OAuthStore {
     codes: BTreeMap<String, AuthCode>,
     access: BTreeMap<String, AccessToken>,
     refresh: BTreeMap<String, RefreshToken>,
+    /// Refresh tokens already rotated out, with their family, so a reuse can be told from
+    /// an unknown token (and punished).
+    spent: BTreeMap<String, Spent>,
+}
+
+/// A refresh token a refresh has replaced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spent {
+    /// The login it belonged to.
+    pub family: u64,
+    /// When it would have died anyway; forgotten after that.
+    pub expires_at_ms: u64,
 }
 
 /// A code handed to a redirect URI, waiting to be exchanged once.
@@ -63,7 +75,7 @@ pub struct AuthCode {
     pub redirect_uri: String,
     /// The scopes the user approved.
     pub scopes: Vec<String>,
-    /// The PKCE S256 challenge.
+    /// The PKCE S256 challenge; empty when a confidential client asked without PKCE.
     pub code_challenge: String,
     /// Wall-clock unix ms after which the code is dead.
     pub expires_at_ms: u64,
@@ -84,6 +96,9 @@ pub struct AccessToken {
     pub expires_at_ms: u64,
     /// The refresh token issued with it, if any.
     pub refresh_token: Option<String>,
+    /// The login (first grant's id) it descends from through refreshes.
+    #[serde(default)]
+    pub family: u64,
 }
 
 /// A live refresh token.
@@ -97,6 +112,9 @@ pub struct RefreshToken {
     pub expires_at_ms: u64,
     /// The access token issued with it; a refresh deletes both.
     pub access_token: String,
+    /// The login (first grant's id) it descends from through refreshes.
+    #[serde(default)]
+    pub family: u64,
 }
 
 /// What [`OAuthStore::issue`] hands out.
@@ -169,15 +187,31 @@ impl OAuthStore {
         self.refresh.get(secret)
     }
 
-    /// Deletes a refresh token and the access token issued with it (rotation).
-    pub fn rotate_out(&mut self, refresh_secret: &str) {
-        if let Some(old) = self.refresh.remove(refresh_secret) {
-            self.access.remove(&old.access_token);
-        }
+    /// Deletes a refresh token and the access token issued with it (rotation), and
+    /// remembers it as spent. Returns its family.
+    pub fn rotate_out(&mut self, refresh_secret: &str) -> Option<u64> {
+        let old = self.refresh.remove(refresh_secret)?;
+        self.access.remove(&old.access_token);
+        let spent = Spent { family: old.family, expires_at_ms: old.expires_at_ms };
+        self.spent.insert(refresh_secret.to_string(), spent);
+        Some(old.family)
+    }
+
+    /// The family of a refresh token that was already rotated out, if `secret` is one.
+    pub fn spent_family(&self, secret: &str) -> Option<u64> {
+        self.spent.get(secret).map(|s| s.family)
+    }
+
+    /// Revokes every live token of a family (a reused refresh token: whoever holds the
+    /// current pair may be a thief, so the whole login ends).
+    pub fn revoke_family(&mut self, family: u64) {
+        self.access.retain(|_, t| t.family != family);
+        self.refresh.retain(|_, t| t.family != family);
     }
 
     /// Issues an access token (and a refresh token when `refresh_ttl_ms` is given).
     pub fn issue(&mut self, grant: Grant, now_ms: u64) -> Issued {
+        let family = grant.family.unwrap_or(grant.id);
         let access_token = random_secret(32);
         let refresh_token = grant.refresh_ttl_ms.map(|ttl| {
             let secret = random_secret(32);
@@ -188,6 +222,7 @@ impl OAuthStore {
                     scopes: grant.scopes.clone(),
                     expires_at_ms: now_ms.saturating_add(ttl),
                     access_token: access_token.clone(),
+                    family,
                 },
             );
             secret
@@ -201,6 +236,7 @@ impl OAuthStore {
                 created_at: timestamp(now_ms),
                 expires_at_ms: now_ms.saturating_add(grant.access_ttl_ms),
                 refresh_token: refresh_token.clone(),
+                family,
             },
         );
         Issued { access_token, refresh_token }
@@ -212,6 +248,7 @@ impl OAuthStore {
         self.codes.retain(|_, c| c.expires_at_ms > now_ms);
         self.access.retain(|_, t| t.expires_at_ms > now_ms);
         self.refresh.retain(|_, t| t.expires_at_ms > now_ms);
+        self.spent.retain(|_, t| t.expires_at_ms > now_ms);
     }
 }
 
@@ -228,6 +265,8 @@ pub struct Grant {
     pub access_ttl_ms: u64,
     /// Refresh-token lifetime in real milliseconds, or `None` for no refresh token.
     pub refresh_ttl_ms: Option<u64>,
+    /// The family a refresh continues; `None` starts a new one (named by `id`).
+    pub family: Option<u64>,
 }
 
 /// The OAuth routes, including the two `/api/v2` endpoints that are about the caller's
@@ -296,6 +335,26 @@ pub fn parse_scopes(raw: &str) -> Result<Vec<String>, OAuthError> {
         return Err(OAuthError::invalid_request("scope is missing"));
     }
     Ok(scopes)
+}
+
+/// Which of the sandbox's clients a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Has a secret; may use client credentials; PKCE optional.
+    Confidential,
+    /// No secret; PKCE required; no client credentials (oauth.md §2, §3).
+    Public,
+}
+
+/// The kind of the client `client_id` names, if it is one of the sandbox's.
+pub fn client_kind(creds: &crate::config::Credentials, client_id: &str) -> Option<ClientKind> {
+    if client_id == creds.client_id {
+        Some(ClientKind::Confidential)
+    } else if client_id == creds.public_client_id {
+        Some(ClientKind::Public)
+    } else {
+        None
+    }
 }
 
 /// An RFC 6749 error answer: `{"error":..,"error_description":..}`.
@@ -417,13 +476,15 @@ mod tests {
             scopes: vec!["read".into()],
             access_ttl_ms: 1000,
             refresh_ttl_ms: Some(5000),
+            family: None,
         };
         let first = store.issue(grant(1), 0);
         let refresh = first.refresh_token.unwrap();
         assert!(store.live_access(&first.access_token, 10).is_some());
-        store.rotate_out(&refresh);
+        assert_eq!(store.rotate_out(&refresh), Some(1));
         assert!(store.live_access(&first.access_token, 10).is_none());
         assert!(store.live_refresh(&refresh, 10).is_none());
+        assert_eq!(store.spent_family(&refresh), Some(1));
         // Deadlines are exclusive: at expires_at the token is already dead.
         let second = store.issue(grant(2), 0);
         assert!(store.live_access(&second.access_token, 999).is_some());

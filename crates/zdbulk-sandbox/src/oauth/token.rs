@@ -9,8 +9,8 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::{
-    parse_scopes, pkce_matches, real_ms, wall_ms, Grant, OAuthError, ACCESS_TTL_RANGE,
-    DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS, REFRESH_TTL_RANGE,
+    client_kind, parse_scopes, pkce_matches, real_ms, wall_ms, ClientKind, Grant, OAuthError,
+    ACCESS_TTL_RANGE, DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS, REFRESH_TTL_RANGE,
 };
 use crate::state::{Sandbox, Shared, Store};
 
@@ -86,30 +86,42 @@ impl Params {
     }
 }
 
-/// Checks `client_id` always and `client_secret` when given or `secret_required`.
+/// Checks `client_id` always and `client_secret` when given or `secret_required`; returns
+/// the client and its kind. A public client has no secret, so one sent is refused.
 /// UNVERIFIED: HTTP Basic client authentication is not accepted; the secret goes in the body.
+/// UNVERIFIED: what Zendesk answers a public client that sends a secret; invalid_client is
+/// the strict reading.
 fn check_client(
     sb: &Sandbox,
     params: &Params,
     secret_required: bool,
-) -> Result<String, OAuthError> {
+) -> Result<(String, ClientKind), OAuthError> {
     let creds = &sb.config.credentials;
     let id = params.text("client_id").ok_or_else(OAuthError::invalid_client)?;
-    if id != creds.client_id {
-        return Err(OAuthError::invalid_client());
-    }
-    match params.text("client_secret") {
-        Some(secret) if secret != creds.client_secret => Err(OAuthError::invalid_client()),
-        None if secret_required => Err(OAuthError::invalid_client()),
-        _ => Ok(id.to_string()),
+    let kind = client_kind(creds, id).ok_or_else(OAuthError::invalid_client)?;
+    match (kind, params.text("client_secret")) {
+        (ClientKind::Public, Some(_)) => Err(OAuthError::invalid_client()),
+        (ClientKind::Confidential, Some(secret)) if secret != creds.client_secret => {
+            Err(OAuthError::invalid_client())
+        }
+        (ClientKind::Confidential, None) if secret_required => Err(OAuthError::invalid_client()),
+        _ => Ok((id.to_string(), kind)),
     }
 }
 
 /// The requested TTLs in sandbox seconds: `(access, refresh)`, refresh only when asked.
-fn ttls(params: &Params, with_refresh: bool) -> Result<(u64, Option<u64>), OAuthError> {
+fn ttls(
+    sb: &Sandbox,
+    params: &Params,
+    with_refresh: bool,
+) -> Result<(u64, Option<u64>), OAuthError> {
     // UNVERIFIED: the error for an out-of-range TTL is undocumented; 400 invalid_request.
-    let access = params.seconds("expires_in")?.unwrap_or(DEFAULT_ACCESS_TTL_SECS);
-    if !ACCESS_TTL_RANGE.contains(&access) {
+    let asked = params.seconds("expires_in")?;
+    // The sandbox's own default (`--access-token-ttl`) is not a request, so it is not held
+    // to the requested range.
+    let access =
+        asked.unwrap_or(sb.config.access_ttl_secs.unwrap_or(DEFAULT_ACCESS_TTL_SECS)).max(1);
+    if asked.is_some() && !ACCESS_TTL_RANGE.contains(&access) {
         return Err(OAuthError::invalid_request(format!(
             "expires_in must be between {} and {} seconds",
             ACCESS_TTL_RANGE.start(),
@@ -149,10 +161,15 @@ fn narrowed(params: &Params, original: &[String]) -> Result<Vec<String>, OAuthEr
 }
 
 fn client_credentials(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
-    let client_id = check_client(sb, params, true)?;
+    let (client_id, kind) = check_client(sb, params, true)?;
+    // "For security reasons, public clients are not allowed to use this grant type" [Z];
+    // the error is not documented (oauth.md §10.2 suggests 401 invalid_client).
+    if kind == ClientKind::Public {
+        return Err(OAuthError::invalid_client());
+    }
     // UNVERIFIED: a missing scope is refused (invalid_request) rather than read as full access.
     let scopes = parse_scopes(params.text("scope").unwrap_or(""))?;
-    let (access_ttl, _) = ttls(params, false)?;
+    let (access_ttl, _) = ttls(sb, params, false)?;
     let scale = sb.config.time_scale;
     let now = wall_ms();
     let mut store = sb.lock();
@@ -165,6 +182,7 @@ fn client_credentials(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError
         scopes,
         access_ttl_ms: real_ms(access_ttl, scale),
         refresh_ttl_ms: None,
+        family: None,
     };
     let issued = store.oauth.issue(grant, now);
     // Zendesk documents no refresh_token for this grant.
@@ -178,13 +196,14 @@ fn client_credentials(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError
 
 fn authorization_code(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
     // A public PKCE client has no secret; a confidential one may send it, and then it must match.
-    let client_id = check_client(sb, params, false)?;
+    let (client_id, _) = check_client(sb, params, false)?;
     // Everything is checked before the code is looked up, so a malformed request does not
     // spend it.
     let code = params.required("code")?;
     let redirect_uri = params.required("redirect_uri")?;
-    let verifier = params.required("code_verifier")?;
-    let (access_ttl, refresh_ttl) = ttls(params, true)?;
+    let verifier = params.text("code_verifier");
+    let has_secret = params.text("client_secret").is_some();
+    let (access_ttl, refresh_ttl) = ttls(sb, params, true)?;
     let refresh_ttl = refresh_ttl.unwrap_or(DEFAULT_REFRESH_TTL_SECS);
     let now = wall_ms();
     let mut store = sb.lock();
@@ -192,24 +211,40 @@ fn authorization_code(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError
     if granted.expires_at_ms <= now
         || granted.client_id != client_id
         || granted.redirect_uri != redirect_uri
-        || !pkce_matches(verifier, &granted.code_challenge)
     {
+        return Err(OAuthError::invalid_grant());
+    }
+    // With PKCE the verifier proves the caller started the login; without (a confidential
+    // client only, the authorize endpoint made sure), the secret does.
+    let proven = match (granted.code_challenge.is_empty(), verifier) {
+        (false, Some(verifier)) => pkce_matches(verifier, &granted.code_challenge),
+        (false, None) => false,
+        (true, _) => has_secret,
+    };
+    if !proven {
         return Err(OAuthError::invalid_grant());
     }
     let scopes = narrowed(params, &granted.scopes)?;
     store.oauth.prune(now);
-    Ok(issue_pair(sb, &mut store, client_id, scopes, access_ttl, refresh_ttl, now))
+    Ok(issue_pair(sb, &mut store, client_id, scopes, (access_ttl, refresh_ttl), None, now))
 }
 
 fn refresh_token(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
-    let client_id = check_client(sb, params, false)?;
+    let (client_id, _) = check_client(sb, params, false)?;
     let secret = params.required("refresh_token")?;
-    let (access_ttl, refresh_ttl) = ttls(params, true)?;
+    let (access_ttl, refresh_ttl) = ttls(sb, params, true)?;
     let refresh_ttl = refresh_ttl.unwrap_or(DEFAULT_REFRESH_TTL_SECS);
     let now = wall_ms();
     let mut store = sb.lock();
-    let old =
-        store.oauth.live_refresh(secret, now).cloned().ok_or_else(OAuthError::invalid_grant)?;
+    let Some(old) = store.oauth.live_refresh(secret, now).cloned() else {
+        // Reuse detection. UNVERIFIED: oauth.md does not say Zendesk revokes a login whose
+        // spent refresh token comes back; the sandbox does (RFC 9700 §4.14.2), the strict
+        // reading, so a client that passes here never relies on reuse being tolerated.
+        if let Some(family) = store.oauth.spent_family(secret) {
+            store.oauth.revoke_family(family);
+        }
+        return Err(OAuthError::invalid_grant());
+    };
     if old.client_id != client_id {
         return Err(OAuthError::invalid_grant());
     }
@@ -218,7 +253,8 @@ fn refresh_token(sb: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
     // (oauth.md §4), so the old access token 401s and the old refresh token is invalid_grant.
     store.oauth.rotate_out(secret);
     store.oauth.prune(now);
-    Ok(issue_pair(sb, &mut store, client_id, scopes, access_ttl, refresh_ttl, now))
+    let ttls = (access_ttl, refresh_ttl);
+    Ok(issue_pair(sb, &mut store, client_id, scopes, ttls, Some(old.family), now))
 }
 
 /// Issues an access + refresh pair and renders the §3 response.
@@ -227,8 +263,8 @@ fn issue_pair(
     store: &mut Store,
     client_id: String,
     scopes: Vec<String>,
-    access_ttl: u64,
-    refresh_ttl: u64,
+    (access_ttl, refresh_ttl): (u64, u64),
+    family: Option<u64>,
     now: u64,
 ) -> Value {
     let scale = sb.config.time_scale;
@@ -239,6 +275,7 @@ fn issue_pair(
         scopes,
         access_ttl_ms: real_ms(access_ttl, scale),
         refresh_ttl_ms: Some(real_ms(refresh_ttl, scale)),
+        family,
     };
     let issued = store.oauth.issue(grant, now);
     json!({
