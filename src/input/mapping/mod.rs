@@ -156,8 +156,14 @@ impl fmt::Display for UnknownColumn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A header read from a file that is not text must not write control bytes to a
         // terminal: they are shown escaped, and a long one cut.
-        let mut column: String =
-            self.column.chars().take(60).flat_map(char::escape_debug).collect();
+        let mut column = String::new();
+        for c in self.column.chars().take(60) {
+            if c.is_control() {
+                column.extend(c.escape_debug());
+            } else {
+                column.push(c);
+            }
+        }
         if self.column.chars().count() > 60 {
             column.push('…');
         }
