@@ -55,6 +55,10 @@ enum Sink {
 pub struct FailedRows {
     path: PathBuf,
     format: FailedFormat,
+    /// How `failed.csv` is written: the input's own dialect.
+    dialect: super::dialect::CsvDialect,
+    /// The sheet name of `failed.xlsx`: the input's.
+    sheet: Option<String>,
     header: Vec<String>,
     sink: Sink,
     count: usize,
@@ -71,7 +75,41 @@ impl FailedRows {
             FailedFormat::Csv => "failed.csv",
             FailedFormat::Xlsx => "failed.xlsx",
         };
-        Ok(FailedRows { path: dir.join(name), format, header, sink: Sink::None, count: 0 })
+        let (dialect, sheet) = (Default::default(), None);
+        Ok(FailedRows {
+            path: dir.join(name),
+            format,
+            dialect,
+            sheet,
+            header,
+            sink: Sink::None,
+            count: 0,
+        })
+    }
+
+    /// The same file, with nothing written yet (a run that writes it again from the start).
+    pub fn fresh(&self) -> FailedRows {
+        FailedRows {
+            path: self.path.clone(),
+            format: self.format,
+            dialect: self.dialect,
+            sheet: self.sheet.clone(),
+            header: self.header.clone(),
+            sink: Sink::None,
+            count: 0,
+        }
+    }
+
+    /// Writes `failed.csv` in the input's dialect (delimiter, line ends, encoding).
+    pub fn with_dialect(mut self, dialect: super::dialect::CsvDialect) -> FailedRows {
+        self.dialect = dialect;
+        self
+    }
+
+    /// Names `failed.xlsx`'s sheet as the input's.
+    pub fn with_sheet(mut self, sheet: &str) -> FailedRows {
+        self.sheet = Some(sheet.to_string());
+        self
     }
 
     fn header_with_error(&self) -> Vec<String> {
@@ -100,8 +138,16 @@ impl FailedRows {
                 let file = super::private::create(&self.path).map_err(|e| csv_err(e.into()))?;
                 // Flexible: a row with more cells than the header keeps them all (after the
                 // error column), rather than losing them or failing the file.
-                let mut w =
-                    csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(file));
+                let terminator = if self.dialect.crlf {
+                    csv::Terminator::CRLF
+                } else {
+                    csv::Terminator::Any(b'\n')
+                };
+                let mut w = csv::WriterBuilder::new()
+                    .flexible(true)
+                    .delimiter(self.dialect.delimiter)
+                    .terminator(terminator)
+                    .from_writer(BufWriter::new(file));
                 let guarded: Vec<_> = header.iter().map(|c| super::guard::guard(c)).collect();
                 w.write_record(guarded.iter().map(|c| c.as_bytes())).map_err(csv_err)?;
                 self.sink = Sink::Csv(Box::new(w));
@@ -109,6 +155,10 @@ impl FailedRows {
             FailedFormat::Xlsx => {
                 let mut wb = rust_xlsxwriter::Workbook::new();
                 let sheet = wb.add_worksheet();
+                if let Some(name) = &self.sheet {
+                    // A name Excel refuses (too long, odd characters) keeps the default one.
+                    let _ = sheet.set_name(name);
+                }
                 for (col, name) in header.iter().enumerate() {
                     sheet.write_string(0, col as u16, name).map_err(|source| {
                         FailedRowsError::Xlsx { path: self.path.clone(), source }
@@ -190,9 +240,13 @@ impl FailedRows {
         let path = self.path;
         match self.sink {
             Sink::None => return Ok(None),
-            Sink::Csv(mut w) => w
-                .flush()
-                .map_err(|e| FailedRowsError::Csv { path: path.clone(), source: e.into() })?,
+            Sink::Csv(mut w) => {
+                w.flush()
+                    .map_err(|e| FailedRowsError::Csv { path: path.clone(), source: e.into() })?;
+                drop(w);
+                super::dialect::transcode(&path, self.dialect.encoding)
+                    .map_err(|e| FailedRowsError::Csv { path: path.clone(), source: e.into() })?
+            }
             Sink::Xlsx(mut wb, _) => wb
                 .save(&path)
                 .map_err(|source| FailedRowsError::Xlsx { path: path.clone(), source })

@@ -12,6 +12,7 @@
 //! - [`private`][]: run directories 0700 and their files 0600.
 
 pub mod changes;
+pub mod dialect;
 pub mod failed_rows;
 pub mod guard;
 pub mod html;

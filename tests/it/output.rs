@@ -146,3 +146,41 @@ async fn report_html_shows_the_run_and_keeps_input_cells_as_text() {
     assert_eq!(doc.select(&select("#throughput rect")).count(), 1, "one minute, one bar");
     assert!(text("#run").concat().contains(&sb.url), "the target is named");
 }
+
+/// The failed rows open the way the input did: a semicolon, CRLF, Windows-1252 CSV gets a
+/// failed.csv in that dialect, which imports back as it is; an XLSX's failed.xlsx keeps its
+/// sheet's name.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_rows_are_written_in_the_inputs_own_dialect() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    let text = "name;external_id;notes\r\nSociété Générale;s-1;a,b\r\nBad|Name;s-2;Crème\r\n";
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
+    assert!(!unmappable);
+    std::fs::write(&file, &bytes).unwrap();
+    let (code, stderr, report) =
+        crate::import::run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report[1][3], "invalid");
+    let failed = std::fs::read(tmp.path().join("run-1/failed.csv")).unwrap();
+    assert!(failed.starts_with(b"name;external_id;notes;zdbulk_error\r\n"), "{failed:?}");
+    assert!(failed.windows(5).any(|w| w == b"Cr\xE8me"), "Windows-1252, as the input");
+    assert!(failed.ends_with(b"\r\n"));
+    // Read back as it is: the same row, the same cells, the same reason.
+    let again = tmp.path().join("run-1/failed.csv");
+    let (code, _, report) =
+        crate::import::run(&sb, tmp.path(), &["import", "organizations", again.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!((report.len(), report[0][1].as_str(), report[0][3].as_str()), (1, "s-2", "invalid"));
+
+    let xlsx = samples().join("organizations.xlsx");
+    let (code, stderr, _) =
+        crate::import::run(&sb, tmp.path(), &["import", "organizations", xlsx.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let wb: calamine::Xlsx<_> =
+        calamine::open_workbook(tmp.path().join("run-3/failed.xlsx")).unwrap();
+    use calamine::Reader as _;
+    let input: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(wb.sheet_names(), input.sheet_names()[..1].to_vec());
+}

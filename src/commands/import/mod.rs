@@ -19,6 +19,7 @@ use crate::error::{usage_error, ExitStatus, StatusError};
 use crate::input::mapping::{map_header, Dialect, MappedHeader, Renames};
 use crate::input::TextEncoding;
 use crate::input::{open_input, InputFormat};
+use crate::output::dialect::{uses_crlf, CsvDialect};
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::summary::{failures_by_code, Summary};
@@ -321,9 +322,19 @@ async fn run_with(
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    let failed_format = match format {
-        InputFormat::Xlsx { .. } => FailedFormat::Xlsx,
-        InputFormat::Csv { .. } => FailedFormat::Csv,
+    // The failed rows open the way the input did: its delimiter, line ends and encoding, or
+    // its sheet's name.
+    let failed = match &format {
+        InputFormat::Csv { delimiter, encoding } => {
+            FailedRows::create(&dir, FailedFormat::Csv, header.clone())?.with_dialect(CsvDialect {
+                delimiter: *delimiter,
+                crlf: uses_crlf(&args.file),
+                encoding: *encoding,
+            })
+        }
+        InputFormat::Xlsx { sheet } => {
+            FailedRows::create(&dir, FailedFormat::Xlsx, header.clone())?.with_sheet(sheet)
+        }
     };
     let empty = match args.empty_cells {
         CliEmpty::Keep => EmptyCells::Keep,
@@ -341,8 +352,7 @@ async fn run_with(
             empty,
             mode,
             dir: &dir,
-            failed_format,
-            header: &header,
+            failed,
         };
         let validated = tokio::task::block_in_place(|| validation.run(input))?;
         run.warnings = validated.late_warnings;
@@ -354,7 +364,6 @@ async fn run_with(
         let (duplicates, total_rows) = tokio::task::block_in_place(|| {
             Duplicates::scan(layer, &args.file, args.sheet.as_deref(), &mapped)
         })?;
-        let failed = FailedRows::create(&dir, failed_format, header.clone())?;
         let mut report = ReportWriter::create(&dir, failed)?;
         let job = ImportJob {
             args: &args,

@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context as _};
 use super::rows::{Duplicates, KeySeen, RowChecker};
 use crate::input::mapping::MappedHeader;
 use crate::input::{open_input, Input, InputError, Row};
-use crate::output::failed_rows::{FailedFormat, FailedRows};
+use crate::output::failed_rows::FailedRows;
 use crate::output::report::ReportWriter;
 use crate::output::RowStatus;
 use crate::pipeline::plan::Mode;
@@ -40,9 +40,7 @@ pub(super) struct Validation<'a> {
     pub(super) empty: EmptyCells,
     pub(super) mode: Mode,
     pub(super) dir: &'a Path,
-    pub(super) failed_format: FailedFormat,
-    /// The input's header as written, for the failed-rows file.
-    pub(super) header: &'a [String],
+    pub(super) failed: FailedRows,
 }
 
 /// Counts by status, and the number of data rows.
@@ -91,7 +89,7 @@ impl Validation<'_> {
         checker: &RowChecker<'_>,
         seen: Option<KeySeen>,
     ) -> anyhow::Result<(Counts, Option<Duplicates>, Vec<String>)> {
-        let failed = FailedRows::create(self.dir, self.failed_format, self.header.to_vec())?;
+        let failed = self.failed.fresh();
         let mut report = ReportWriter::create(self.dir, failed)?;
         let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<Row>, usize)>(AHEAD);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<Row>>();
