@@ -184,3 +184,33 @@ async fn failed_rows_are_written_in_the_inputs_own_dialect() {
     let input: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
     assert_eq!(wb.sheet_names(), input.sheet_names()[..1].to_vec());
 }
+
+/// `--map` mistakes name the map file and row: a `from` the file lacks, and a `to` that is not
+/// a column.
+#[test]
+fn map_file_mistakes_name_the_map_file_and_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("m.csv"), "Company,Web\nAcme,acme.com\n").unwrap();
+    std::fs::write(tmp.path().join("typo.csv"), "from,to\nCompany,name\nWebsite,domain_names\n")
+        .unwrap();
+    std::fs::write(tmp.path().join("bad_to.csv"), "from,to\nCompany,nam\nWeb,domain_names\n")
+        .unwrap();
+    let fields = samples().join("organization-fields.csv");
+    let run = |map: &str| {
+        let out = zdbulk()
+            .current_dir(tmp.path())
+            .args(["validate", "organizations", "m.csv", "--map", map, "--fields"])
+            .arg(&fields)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, stderr) = run("typo.csv");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("row 3 of the --map file typo.csv"), "{stderr}");
+    assert!(stderr.contains("no column 'Website'") && stderr.contains("Company, Web"), "{stderr}");
+    let (code, stderr) = run("bad_to.csv");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("'Company' (renamed by bad_to.csv, row 2) to 'nam'"), "{stderr}");
+    assert!(stderr.contains("did you mean 'name'"), "{stderr}");
+}

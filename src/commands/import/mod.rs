@@ -249,6 +249,9 @@ async fn run_with(
         None => None,
     };
     let header = input.header().names();
+    if let Some(r) = &renames {
+        r.check_against(&header).map_err(|e| usage_error(e.to_string()))?;
+    }
     let mapped = map_header(args.resource, &header, renames.as_ref())
         .with_context(|| format!("{}: the header row cannot be used", args.file.display()))?;
     let mut warnings: Vec<String> = input.warnings().to_vec();

@@ -262,9 +262,10 @@ pub fn map_header(
         let trimmed = header.trim();
         let renamed = renames.and_then(|r| r.get(trimmed));
         let name = renamed.unwrap_or(trimmed);
-        let shown = match renamed {
-            Some(to) => format!("{trimmed}' renamed to '{to}"),
-            None => trimmed.to_string(),
+        let shown = match (renamed, renames.and_then(|r| r.origin(trimmed))) {
+            (Some(to), Some(at)) => format!("{trimmed}' (renamed by {at}) to '{to}"),
+            (Some(to), None) => format!("{trimmed}' renamed to '{to}"),
+            _ => trimmed.to_string(),
         };
         if name.is_empty() {
             if renamed.is_none() {

@@ -5,7 +5,7 @@
 //! `to` drops the column (its values are read past).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::MappingError;
 use crate::input::open_input;
@@ -15,6 +15,9 @@ use crate::input::open_input;
 pub struct Renames {
     /// Lowercased, trimmed `from` -> trimmed `to`.
     by_from: HashMap<String, String>,
+    /// The `--map` file, and the row each `from` is on (messages name them).
+    source: Option<PathBuf>,
+    rows: HashMap<String, (String, usize)>,
 }
 
 impl Renames {
@@ -55,17 +58,19 @@ impl Renames {
             let reason = format!("expected 2 columns (from,to), found {}", names.len());
             return Err(row_err(header.row, reason));
         }
-        let mut renames = Renames::default();
+        let mut renames = Renames { source: Some(path.to_path_buf()), ..Renames::default() };
         let is_header = names[0].trim().eq_ignore_ascii_case("from")
             && names[1].trim().eq_ignore_ascii_case("to");
         if !is_header {
             renames.insert(&names[0], &names[1]).map_err(|r| row_err(header.row, r))?;
+            renames.note_row(&names[0], header.row);
         }
         for row in input {
             let row = row.map_err(|e| map_err(Box::new(e)))?;
             match (&row.problem, row.cells.as_slice()) {
                 (None, [from, to]) => {
-                    renames.insert(from, to).map_err(|r| row_err(row.number, r))?
+                    renames.insert(from, to).map_err(|r| row_err(row.number, r))?;
+                    renames.note_row(from, row.number);
                 }
                 _ => {
                     let reason = format!("expected 2 cells (from,to), found {}", row.cells.len());
@@ -74,6 +79,37 @@ impl Renames {
             }
         }
         Ok(renames)
+    }
+
+    fn note_row(&mut self, from: &str, row: usize) {
+        self.rows.insert(from.trim().to_lowercase(), (from.trim().to_string(), row));
+    }
+
+    /// Where the rename of `header` is written: `map.csv, row 3`.
+    pub fn origin(&self, header: &str) -> Option<String> {
+        let (_, row) = self.rows.get(&header.trim().to_lowercase())?;
+        let path = self.source.as_ref()?;
+        Some(format!("{}, row {row}", path.display()))
+    }
+
+    /// Every rename whose `from` is not a column of `header`: a typo in the map (or a map made
+    /// for another file) would otherwise rename nothing, silently.
+    pub fn check_against(&self, header: &[String]) -> Result<(), MappingError> {
+        let have: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        let mut missing: Vec<&(String, usize)> =
+            self.rows.iter().filter(|(k, _)| !have.contains(k)).map(|(_, v)| v).collect();
+        missing.sort_by_key(|(_, row)| *row);
+        let Some((from, row)) = missing.first() else { return Ok(()) };
+        let Some(path) = &self.source else { return Ok(()) };
+        let columns: Vec<&str> = header.iter().map(|h| h.trim()).collect();
+        Err(MappingError::MapFileRow {
+            path: path.clone(),
+            row: *row,
+            reason: format!(
+                "the file has no column '{from}' to rename (its columns: {})",
+                columns.join(", ")
+            ),
+        })
     }
 
     /// What `header` (trimmed) is renamed to, if anything.
