@@ -14,6 +14,7 @@ mod csv;
 mod encoding;
 pub mod mapping;
 mod xlsx;
+pub use xlsx::sheet_names;
 
 use std::fs::File;
 use std::io::Read;

@@ -214,3 +214,52 @@ fn map_file_mistakes_name_the_map_file_and_row() {
     assert!(stderr.contains("'Company' (renamed by bad_to.csv, row 2) to 'nam'"), "{stderr}");
     assert!(stderr.contains("did you mean 'name'"), "{stderr}");
 }
+
+/// A workbook whose first sheet is not the data names its sheets and `--sheet`; an empty
+/// first sheet does too; `--sheet` on CSV text is refused.
+#[test]
+fn a_workbook_whose_first_sheet_is_not_the_data_names_its_sheets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, first: Option<&str>| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let intro = wb.add_worksheet().set_name("Instructions").unwrap();
+        if let Some(text) = first {
+            intro.write_string(0, 0, text).unwrap();
+        }
+        let data = wb.add_worksheet().set_name("Data").unwrap();
+        for (c, h) in ["name", "external_id"].iter().enumerate() {
+            data.write_string(0, c as u16, *h).unwrap();
+        }
+        data.write_string(1, 0, "Acme").unwrap();
+        data.write_string(1, 1, "a-1").unwrap();
+        wb.save(tmp.path().join(name)).unwrap();
+    };
+    write("cover.xlsx", Some("Fill in the Data sheet"));
+    write("empty.xlsx", None);
+    let fields = samples().join("organization-fields.csv");
+    let run = |args: &[&str]| {
+        let out = zdbulk()
+            .current_dir(tmp.path())
+            .arg("validate")
+            .args(args)
+            .arg("--fields")
+            .arg(&fields)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    for file in ["cover.xlsx", "empty.xlsx"] {
+        let (code, stderr) = run(&["organizations", file]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("'Instructions', 'Data'") && stderr.contains("--sheet"),
+            "{stderr}"
+        );
+    }
+    let (code, stderr) = run(&["organizations", "cover.xlsx", "--sheet", "Data"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    std::fs::write(tmp.path().join("t.csv"), "name\nAcme\n").unwrap();
+    let (code, stderr) = run(&["organizations", "t.csv", "--sheet", "Data"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--sheet 'Data' is for XLSX workbooks"), "{stderr}");
+}

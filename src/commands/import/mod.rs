@@ -252,8 +252,28 @@ async fn run_with(
     if let Some(r) = &renames {
         r.check_against(&header).map_err(|e| usage_error(e.to_string()))?;
     }
-    let mapped = map_header(args.resource, &header, renames.as_ref())
-        .with_context(|| format!("{}: the header row cannot be used", args.file.display()))?;
+    let mapped = map_header(args.resource, &header, renames.as_ref()).map_err(|e| {
+        // A workbook whose first sheet is not the data (instructions, a cover page): name
+        // its sheets.
+        let sheets = match (input.format(), &args.sheet) {
+            (InputFormat::Xlsx { sheet }, None) => {
+                let all = crate::input::sheet_names(&args.file);
+                let names: Vec<String> = all.iter().map(|n| format!("'{n}'")).collect();
+                (all.len() > 1).then(|| {
+                    format!(
+                        " (read from its first sheet '{sheet}'; its sheets are {}: choose the data's with --sheet NAME)",
+                        names.join(", ")
+                    )
+                })
+            }
+            _ => None,
+        };
+        anyhow::Error::new(e).context(format!(
+            "{}: the header row cannot be used{}",
+            args.file.display(),
+            sheets.unwrap_or_default()
+        ))
+    })?;
     let mut warnings: Vec<String> = input.warnings().to_vec();
     warnings.extend(mapped.warnings.iter().cloned());
     let mode = mode_of(args.mode);

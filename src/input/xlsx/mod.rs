@@ -40,6 +40,20 @@ pub(super) struct XlsxRows {
 /// calamine panics on some damaged workbooks (a shared-string index past the table, a cell
 /// reference too long for a number); such a panic is caught here and becomes an error that
 /// names the file, as a damaged ZIP archive does.
+fn quoted_names(names: &[String]) -> String {
+    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// The sheets of a workbook, in order (empty when it cannot be read).
+pub fn sheet_names(path: &Path) -> Vec<String> {
+    let read = std::panic::catch_unwind(|| {
+        let file = File::open(path).ok()?;
+        let workbook: Xlsx<_> = Xlsx::new(BufReader::new(file)).ok()?;
+        Some(workbook.sheet_names())
+    });
+    read.ok().flatten().unwrap_or_default()
+}
+
 pub(super) fn open(
     path: &Path,
     file: File,
@@ -87,6 +101,16 @@ fn open_workbook(
     let (Some((start_row, first_column)), Some((end_row, end_column))) =
         (range.start(), range.end())
     else {
+        // The first sheet is empty, and others may hold the data: name them.
+        if sheet.is_none() && names.len() > 1 {
+            return Err(InputError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its first sheet '{name}' is empty; its sheets are {}: choose one with --sheet NAME",
+                    quoted_names(&names)
+                ),
+            });
+        }
         return Err(InputError::Empty { path: path.to_path_buf() });
     };
     // A second pass over the sheet, for the formulas: a formula saved without its result
