@@ -263,3 +263,39 @@ fn a_workbook_whose_first_sheet_is_not_the_data_names_its_sheets() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--sheet 'Data' is for XLSX workbooks"), "{stderr}");
 }
+
+/// An account that cannot be used at all (credentials refused) still leaves a run directory
+/// whose report has every row, skipped, and a failed file holding them all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_cannot_use_the_account_still_accounts_for_every_row() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let orgs = samples().join("organizations.csv");
+    let out = zdbulk()
+        .current_dir(tmp.path())
+        .args(["import", "organizations"])
+        .arg(&orgs)
+        .args(["--url", &sb.url, "--run-dir", "run"])
+        .env("ZENDESK_EMAIL", "admin@sandbox.test")
+        .env("ZENDESK_API_TOKEN", "not-the-token")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("nothing was sent; every row has a line in run/report.csv"),
+        "{stderr}"
+    );
+    let report = crate::import::read_csv(&tmp.path().join("run/report.csv"));
+    assert_eq!(report.len(), 300);
+    assert!(report.iter().all(|r| r[3] == "skipped" && r[6] == "ApiUnreachable"));
+    assert_eq!(crate::import::read_csv(&tmp.path().join("run/failed.csv")).len(), 300);
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("run/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (summary["exit_code"].as_u64(), summary["counts"]["skipped"].as_u64()),
+        (Some(3), Some(300))
+    );
+    assert!(!stderr.contains("not-the-token"), "no secret in the output");
+}

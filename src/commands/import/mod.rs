@@ -6,6 +6,7 @@ mod job;
 mod reorder;
 mod rows;
 mod show;
+mod unreached;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -150,6 +151,28 @@ fn check_field_columns(
     } else {
         Err(usage_error(format!("{}: {}", file.display(), unknown.join("; "))))
     }
+}
+
+/// The failed-rows file of a run: it opens the way the input did (its delimiter, line ends and
+/// encoding, or its sheet's name).
+fn failed_file(
+    dir: &Path,
+    format: &InputFormat,
+    header: &[String],
+    file: &Path,
+) -> anyhow::Result<FailedRows> {
+    Ok(match format {
+        InputFormat::Csv { delimiter, encoding } => {
+            FailedRows::create(dir, FailedFormat::Csv, header.to_vec())?.with_dialect(CsvDialect {
+                delimiter: *delimiter,
+                crlf: uses_crlf(file),
+                encoding: *encoding,
+            })
+        }
+        InputFormat::Xlsx { sheet } => {
+            FailedRows::create(dir, FailedFormat::Xlsx, header.to_vec())?.with_sheet(sheet)
+        }
+    })
 }
 
 /// Whether `resource` is a family of field definitions rather than records.
@@ -321,7 +344,56 @@ async fn run_with(
                 })?;
             warnings.extend(target.warnings.iter().cloned());
             let client = target.client(args.max_rpm)?;
-            let schema = account_schema(&client, layer).await?;
+            let schema = match account_schema(&client, layer).await {
+                Ok(schema) => schema,
+                // The account cannot be used at all: the run still accounts for every row.
+                Err(err) if !validate => {
+                    let dir = run_dir(&args, &cwd, resume.is_some())?;
+                    let failed = failed_file(&dir, &format, &header, &args.file)?;
+                    let now = chrono::Utc::now();
+                    let base = Summary {
+                        resource: args.resource.cli_name().into(),
+                        input: args.file.display().to_string(),
+                        mode: mode.as_str().into(),
+                        dry_run,
+                        dialect: dialect_name(mapped.dialect).into(),
+                        rows: 0,
+                        counts: Default::default(),
+                        started_at: started.to_rfc3339(),
+                        finished_at: now.to_rfc3339(),
+                        duration_secs: clock.elapsed().as_secs_f64(),
+                        api_requests: client.stats().requests,
+                        rate_limit_waits: client.stats().rate_limited,
+                        rate_limit_wait_secs: client.stats().rate_limit_wait.as_secs_f64(),
+                        jobs: 0,
+                        too_many_jobs: 0,
+                        run_dir: dir.display().to_string(),
+                        report: dir.join("report.csv").display().to_string(),
+                        failed_rows: None,
+                        target: Some(target.base_url.to_string()),
+                        failures: Default::default(),
+                        welcome_emails: None,
+                        changes: None,
+                        warnings: warnings.clone(),
+                        exit_code: ExitStatus::Api.code(),
+                    };
+                    let why =
+                        format!("the account could not be used ({err}: {})", err.root_cause());
+                    let unreached =
+                        unreached::Unreached { layer, mapped: &mapped, dir: &dir, base, why };
+                    let summary = tokio::task::block_in_place(|| unreached.write(input, failed))?;
+                    target.shutdown().await?;
+                    if !args.json {
+                        show::print(&summary, &dir, false, args.quiet);
+                    }
+                    eprintln!(
+                        "nothing was sent; every row has a line in {} (skipped): import the file again once the account answers",
+                        dir.join("report.csv").display()
+                    );
+                    return Err(err);
+                }
+                Err(err) => return Err(err),
+            };
             (Some(target), Some(client), schema)
         }
     };
@@ -345,20 +417,7 @@ async fn run_with(
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    // The failed rows open the way the input did: its delimiter, line ends and encoding, or
-    // its sheet's name.
-    let failed = match &format {
-        InputFormat::Csv { delimiter, encoding } => {
-            FailedRows::create(&dir, FailedFormat::Csv, header.clone())?.with_dialect(CsvDialect {
-                delimiter: *delimiter,
-                crlf: uses_crlf(&args.file),
-                encoding: *encoding,
-            })
-        }
-        InputFormat::Xlsx { sheet } => {
-            FailedRows::create(&dir, FailedFormat::Xlsx, header.clone())?.with_sheet(sheet)
-        }
-    };
+    let failed = failed_file(&dir, &format, &header, &args.file)?;
     let empty = match args.empty_cells {
         CliEmpty::Keep => EmptyCells::Keep,
         CliEmpty::Clear => EmptyCells::Clear,
