@@ -9,7 +9,7 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 
 use super::summary::{Summary, ROWS_SHOWN};
-use super::timeline::{per_minute, Sample};
+use super::timeline::{bucket_secs, per_bucket, Sample};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 
@@ -40,7 +40,8 @@ pub fn render(
     samples: &[Sample],
     dir: &Path,
 ) -> Result<String, minijinja::Error> {
-    let minutes = per_minute(samples);
+    let bucket = bucket_secs(samples);
+    let minutes = per_bucket(samples, bucket);
     let peak = minutes.iter().map(|m| m.0).max().unwrap_or(0);
     let (w, gap, height) = (14u64, 3u64, 120u64);
     let bars: Vec<Bar> = if peak == 0 {
@@ -75,6 +76,7 @@ pub fn render(
         bars,
         width,
         peak,
+        bucket,
         failed_name,
         has_changes => dir.join("changes.csv").exists(),
     })

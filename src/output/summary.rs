@@ -85,6 +85,15 @@ pub struct FailureGroup {
 /// How many rows of each failure group the summary lists.
 pub const ROWS_SHOWN: usize = 20;
 
+/// A message without its leading `row N, ` (the group names the row).
+fn strip_row<'m>(message: &'m str, row: &str) -> &'m str {
+    message
+        .strip_prefix("row ")
+        .and_then(|m| m.strip_prefix(row))
+        .and_then(|m| m.strip_prefix(", "))
+        .unwrap_or(message)
+}
+
 /// Groups the failed, invalid and skipped lines of a `report.csv` by error code (the status
 /// word when a line has none), reading it once.
 pub fn failures_by_code(report: &Path) -> std::io::Result<BTreeMap<String, FailureGroup>> {
@@ -104,7 +113,8 @@ pub fn failures_by_code(report: &Path) -> std::io::Result<BTreeMap<String, Failu
         let group = groups.entry(code).or_insert_with(|| FailureGroup {
             count: 0,
             first_row: field(0).parse().unwrap_or(0),
-            example: field(7).to_string(),
+            // "row 18, tier: …" says its row already: the group names it.
+            example: strip_row(field(7), field(0)).to_string(),
             rows: Vec::new(),
         });
         group.count += 1;

@@ -75,15 +75,26 @@ impl Reporter for Timeline<'_> {
     }
 }
 
-/// Rows settled in each minute of the run (the last minute may be partial), and whether the
-/// run waited for the account's limits in it.
-pub fn per_minute(samples: &[Sample]) -> Vec<(u64, bool)> {
+/// The width of the chart's bars: 10 seconds for a run under 10 minutes, a minute under 3
+/// hours, 5 minutes beyond.
+pub fn bucket_secs(samples: &[Sample]) -> u64 {
+    match samples.last().map_or(0.0, |s| s.secs) {
+        t if t < 600.0 => 10,
+        t if t < 3.0 * 3600.0 => 60,
+        _ => 300,
+    }
+}
+
+/// Rows settled in each `bucket` seconds of the run (the last may be partial), and whether
+/// the run waited for the account's limits in it.
+pub fn per_bucket(samples: &[Sample], bucket: u64) -> Vec<(u64, bool)> {
     let Some(last) = samples.last() else { return vec![] };
-    let minutes = (last.secs / 60.0).floor() as usize + 1;
-    let mut out = vec![(0u64, false); minutes];
+    let width = bucket.max(1) as f64;
+    let buckets = (last.secs / width).floor() as usize + 1;
+    let mut out = vec![(0u64, false); buckets];
     for pair in samples.windows(2) {
         let (a, b) = (pair[0], pair[1]);
-        let m = ((b.secs / 60.0).floor() as usize).min(minutes - 1);
+        let m = ((b.secs / width).floor() as usize).min(buckets - 1);
         out[m].0 += b.rows.saturating_sub(a.rows);
         out[m].1 |= b.waits > a.waits;
     }
@@ -98,6 +109,8 @@ mod tests {
     fn rows_are_counted_per_minute_with_the_minutes_that_waited() {
         let s = |secs, rows, waits| Sample { secs, rows, waits };
         let samples = [s(0.0, 0, 0), s(30.0, 100, 0), s(61.0, 250, 1), s(125.0, 300, 1)];
-        assert_eq!(per_minute(&samples), vec![(100, false), (150, true), (50, false)]);
+        assert_eq!(per_bucket(&samples, 60), vec![(100, false), (150, true), (50, false)]);
+        assert_eq!(bucket_secs(&samples), 10);
+        assert_eq!(per_bucket(&samples, 10).len(), 13);
     }
 }
