@@ -230,8 +230,9 @@ fn validate_reports_csv_rows_by_spreadsheet_number_and_a_short_row_stays_refused
     assert_eq!(rows, expected.map(|(r, s)| (r.to_string(), s.to_string())));
     assert!(failed.ends_with("failed.csv"), "{failed:?}");
     let text = std::fs::read_to_string(&failed).unwrap();
+    // The input ends its lines with CRLF: so does its failed file.
     assert!(
-        text.starts_with("name,notes,zdbulk_error\nBeta,,[short row: 1 of 2 cells] "),
+        text.starts_with("name,notes,zdbulk_error\r\nBeta,,[short row: 1 of 2 cells] "),
         "{text}"
     );
 
