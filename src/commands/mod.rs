@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
+mod export;
 mod import;
 mod resume;
 mod run_dir;
@@ -18,7 +19,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => import::run(args, true).await,
         Command::Resume(args) => resume::run(args).await,
         Command::Undo(args) => undo::run(args).await,
-        Command::Export(_) => not_built("export"),
+        Command::Export(args) => export::run(args).await,
         Command::Auth(_) => not_built("auth"),
     }
 }
