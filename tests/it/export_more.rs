@@ -165,3 +165,20 @@ async fn errors_name_the_closest_column_the_unwritable_path_and_the_bad_date() {
         "refused before any request"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "25,000 organizations and 25,000 users: minutes in a debug build; run with --ignored"]
+async fn twenty_five_thousand_each_export_once_and_reimport_unchanged() {
+    let sb = seeded(25_000, 25_000).await;
+    let (_tmp, work) = work();
+    for resource in ["organizations", "users"] {
+        let all = sorted(ids(&sb, resource).await);
+        let csv = work.join(format!("{resource}.csv"));
+        ok(&export(&sb, &work, &[resource, "-o", csv.to_str().unwrap()]));
+        assert_eq!(sorted(csv_ids(&csv)), all);
+        imports_unchanged(&sb, &work, resource, &csv, all.len()).await;
+        let xlsx = work.join(format!("{resource}.xlsx"));
+        ok(&export(&sb, &work, &[resource, "-o", xlsx.to_str().unwrap()]));
+        assert_eq!(sorted(xlsx_ids(&xlsx)), all);
+    }
+}
