@@ -9,9 +9,16 @@ use crate::common::{zdbulk, TestSandbox};
 use crate::export::{csv_ids, export, ids, imports_unchanged, ok, seeded, sorted, work, xlsx_ids};
 use crate::import::{read_csv, stats};
 
-/// Starts an export slowed by `--max-rpm`, SIGKILLs it once its state file says `at_least`
-/// records are written, and returns what the state said.
-fn kill_halfway(sb: &TestSandbox, dir: &Path, output: &Path, at_least: u64) -> Value {
+/// Starts an export slowed by `--max-rpm`, stops it with `signal` (`KILL` or `TERM`) once its
+/// state file says `at_least` records are written, and returns what the state said and how
+/// the process ended.
+fn stop_halfway(
+    sb: &TestSandbox,
+    dir: &Path,
+    output: &Path,
+    at_least: u64,
+    signal: &str,
+) -> (Value, std::process::Output) {
     let state = PathBuf::from(format!("{}.zdbulk-export.json", output.display()));
     let bin = assert_cmd::cargo::cargo_bin("zdbulk");
     let mut child = std::process::Command::new(bin)
@@ -21,6 +28,7 @@ fn kill_halfway(sb: &TestSandbox, dir: &Path, output: &Path, at_least: u64) -> V
         .env_remove("ZENDESK_OAUTH_TOKEN")
         .env("ZENDESK_EMAIL", "admin@sandbox.test")
         .env("ZENDESK_API_TOKEN", "sandbox-token")
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -28,35 +36,52 @@ fn kill_halfway(sb: &TestSandbox, dir: &Path, output: &Path, at_least: u64) -> V
         let seen: Option<Value> =
             std::fs::read_to_string(&state).ok().and_then(|t| serde_json::from_str(&t).ok());
         if let Some(s) = seen.filter(|s| s["records"].as_u64().unwrap_or(0) >= at_least) {
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
-            return s;
+            if signal == "KILL" {
+                child.kill().unwrap();
+            } else {
+                let pid = child.id().to_string();
+                let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+                assert!(sent.unwrap().success());
+            }
+            return (s, child.wait_with_output().unwrap());
         }
         assert!(std::time::Instant::now() < deadline, "the export never got halfway");
-        assert!(child.try_wait().unwrap().is_none(), "the export ended before it was killed");
+        assert!(child.try_wait().unwrap().is_none(), "the export ended before it was stopped");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_export_killed_halfway_resumes_with_every_record_once() {
+async fn an_export_killed_or_stopped_halfway_resumes_with_every_record_once() {
     let sb = seeded(1_500, 0).await;
     let (_tmp, work) = work();
     let all = sorted(ids(&sb, "organizations").await);
 
     let csv = work.join("orgs.csv");
-    let state = kill_halfway(&sb, &work, &csv, 600);
+    let (state, _) = stop_halfway(&sb, &work, &csv, 600, "KILL");
     assert!(state["records"].as_u64().unwrap() < 1_500, "killed before the end: {state}");
     ok(&export(&sb, &work, &["organizations", "-o", csv.to_str().unwrap(), "--resume"]));
     assert_eq!(sorted(csv_ids(&csv)), all, "no record lost or written twice");
 
     let xlsx = work.join("orgs.xlsx");
-    kill_halfway(&sb, &work, &xlsx, 600);
+    stop_halfway(&sb, &work, &xlsx, 600, "KILL");
     assert!(!xlsx.exists(), "an XLSX appears only whole");
     ok(&export(&sb, &work, &["organizations", "-o", xlsx.to_str().unwrap(), "--resume"]));
     assert_eq!(sorted(xlsx_ids(&xlsx)), all);
     let spool = format!("{}.zdbulk-spool.csv", xlsx.display());
     assert!(!Path::new(&spool).exists(), "the spool is removed once the XLSX is written");
+
+    // SIGTERM (what CI systems send) stops it cleanly: exit 130 and the command that goes on.
+    let term = work.join("term.csv");
+    let (_, out) = stop_halfway(&sb, &work, &term, 300, "TERM");
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("zdbulk export organizations -o ") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    ok(&export(&sb, &work, &["organizations", "-o", term.to_str().unwrap(), "--resume"]));
+    assert_eq!(sorted(csv_ids(&term)), all);
 
     // Nothing left to resume.
     let out = export(&sb, &work, &["organizations", "-o", csv.to_str().unwrap(), "--resume"]);
