@@ -370,6 +370,30 @@ mod tests {
     }
 
     #[test]
+    fn export_takes_columns_as_a_list_and_its_own_options() {
+        let cli = Cli::try_parse_from([
+            "zdbulk",
+            "export",
+            "users",
+            "-o",
+            "people.csv",
+            "--columns",
+            "id,email,user_fields.vip",
+            "--since",
+            "2026-01-01",
+            "--excel",
+            "--resume",
+            "--sandbox",
+        ])
+        .unwrap();
+        let Command::Export(args) = cli.command else { panic!("not export") };
+        assert_eq!(args.resource, Resource::Users);
+        assert_eq!(args.columns.unwrap(), ["id", "email", "user_fields.vip"]);
+        assert_eq!(args.since.as_deref(), Some("2026-01-01"));
+        assert!(args.excel && args.resume && args.target.sandbox && !args.quiet);
+    }
+
+    #[test]
     fn sandbox_target_excludes_url() {
         let err = Cli::try_parse_from([
             "zdbulk",

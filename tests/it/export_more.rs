@@ -207,3 +207,30 @@ async fn twenty_five_thousand_each_export_once_and_reimport_unchanged() {
         assert_eq!(sorted(xlsx_ids(&xlsx)), all);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_and_an_account_that_never_answers_exits_3() {
+    let mut seed: Value = serde_json::from_str(zdbulk_sandbox::SAMPLE_SEED).unwrap();
+    seed["organizations"] =
+        (0..700).map(|i| serde_json::json!({"name": format!("Org {i}")})).collect();
+    let flaky = TestSandbox::start(zdbulk_sandbox::SandboxConfig {
+        seed_json: Some(seed.to_string()),
+        faults: zdbulk_sandbox::FaultSpec { server_error: 0.2, drop: 0.1, ..Default::default() },
+        fault_seed: 7,
+        ..Default::default()
+    });
+    let (_tmp, work) = work();
+    let out = work.join("orgs.csv");
+    ok(&export(&flaky, &work, &["organizations", "-o", out.to_str().unwrap()]));
+    // csv_ids asserts each id once; the test's own client would meet the faults too.
+    assert_eq!(csv_ids(&out).len(), 700, "every record once despite 5xx and dropped answers");
+
+    let down = TestSandbox::start(zdbulk_sandbox::SandboxConfig {
+        faults: zdbulk_sandbox::FaultSpec { server_error: 1.0, ..Default::default() },
+        ..Default::default()
+    });
+    let gone = work.join("none.csv");
+    let e = export(&down, &work, &["organizations", "-o", gone.to_str().unwrap()]);
+    assert_eq!(e.status.code(), Some(3), "{}", String::from_utf8_lossy(&e.stderr));
+    assert!(!gone.exists(), "nothing written when the account cannot be read");
+}
