@@ -1,4 +1,4 @@
-//! The only user of indicatif: a progress display for imports on a terminal. Off a terminal
+//! The only user of indicatif: a progress display for imports and exports on a terminal. Off a terminal
 //! and under `--quiet` nothing is drawn (`Progress::hidden`).
 
 use std::io::IsTerminal as _;
@@ -52,6 +52,16 @@ impl Progress {
             msg.push_str(w);
         }
         self.status.set_message(msg);
+    }
+
+    /// Counts `n` more rows (records) done, for commands that are not a pipeline (export).
+    pub fn advance(&self, n: u64) {
+        self.rows.inc(n);
+    }
+
+    /// Shows what is being done now (empty: nothing).
+    pub fn note(&self, message: &str) {
+        self.status.set_message(message.to_string());
     }
 
     /// Clears the display.

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] sends a parsed command line to its module.
 
 mod auth;
+mod export;
 mod import;
 mod merge;
 mod resume;
@@ -10,7 +11,7 @@ mod signals;
 mod undo;
 
 use crate::cli::{Cli, Command};
-use crate::error::{usage_error, ExitStatus};
+use crate::error::ExitStatus;
 
 /// Runs the subcommand of `cli`.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
@@ -20,13 +21,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => import::run(args.into_import(), true).await,
         Command::Resume(args) => resume::run(args).await,
         Command::Undo(args) => undo::run(args).await,
-        Command::Export(_) => not_built("export"),
+        Command::Export(args) => export::run(args).await,
         Command::Merge(args) => merge::run(args).await,
         Command::Auth(args) => auth::run(args).await,
     }
-}
-
-/// Commands of the design that later issues build; they say so and exit 2.
-fn not_built(name: &str) -> anyhow::Result<ExitStatus> {
-    Err(usage_error(format!("`zdbulk {name}` is not built yet in this version")))
 }

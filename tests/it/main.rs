@@ -6,6 +6,8 @@ mod changes;
 mod client;
 mod common;
 mod definitions;
+mod export;
+mod export_more;
 mod fuzz;
 mod import;
 mod input;

@@ -93,13 +93,3 @@ fn zero_time_scale_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("--time-scale 0 must be a number greater than 0"));
 }
-
-#[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
-    // `auth` is built (issue 11); `export` is the one left.
-    zdbulk()
-        .args(["export", "organizations", "-o", "never-written.csv"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("is not built yet"));
-}
