@@ -31,6 +31,7 @@ impl Cli {
             Command::Resume(a) => a.json,
             Command::Undo(a) => a.json,
             Command::Merge(a) => a.json,
+            Command::Export(a) => a.json,
             _ => false,
         }
     }
@@ -439,6 +440,9 @@ pub struct ExportArgs {
     /// No progress display and no closing line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print one JSON document at the end (errors too): the file, records, requests, exit code.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const EXPORT_EXAMPLES: &str = "\

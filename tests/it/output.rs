@@ -299,3 +299,30 @@ async fn a_run_that_cannot_use_the_account_still_accounts_for_every_row() {
     );
     assert!(!stderr.contains("not-the-token"), "no secret in the output");
 }
+
+/// `export --json` prints one document too, on success and on a usage error.
+#[tokio::test(flavor = "multi_thread")]
+async fn export_json_prints_one_document_on_success_and_on_error() {
+    let sb = sandbox(fast());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("orgs.csv");
+    std::fs::write(&file, "name,external_id\nAcme,a-1\nBeta,b-2\n").unwrap();
+    let (code, stderr, _) =
+        crate::import::run(&sb, tmp.path(), &["import", "organizations", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = env(zdbulk().current_dir(tmp.path()))
+        .args(["export", "organizations", "-o", "out.csv", "--url", &sb.url, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!((doc["records"].as_u64(), doc["exit_code"].as_u64()), (Some(2), Some(0)));
+    let out = env(zdbulk().current_dir(tmp.path()))
+        .args(["export", "organizations", "-o", "out.csv", "--url", &sb.url, "--json"])
+        .args(["--since", "yesterday-ish"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("errors are JSON too");
+    assert_eq!(doc["exit_code"], 2);
+}

@@ -149,7 +149,9 @@ async fn export(
         )
         .await
         .map_err(api_status)?;
-        if !args.quiet {
+        if args.json {
+            print_json(args, n as u64, n as u64, client, clock, ExitStatus::Success);
+        } else if !args.quiet {
             eprintln!("exported {n} {what} to {}", args.output.display());
         }
         return Ok(ExitStatus::Success);
@@ -219,9 +221,16 @@ async fn export(
         }
     })?;
     let requests = client.stats().requests;
+    if args.json {
+        let status = match ended {
+            Ended::Done => ExitStatus::Success,
+            Ended::Interrupted => ExitStatus::Interrupted,
+        };
+        print_json(args, state.records, state.scanned, client, clock, status);
+    }
     match ended {
         Ended::Done => {
-            if !args.quiet {
+            if !args.quiet && !args.json {
                 let skipped = state.scanned.saturating_sub(state.records);
                 let filtered = if since.is_some() {
                     format!(", {skipped} not updated since --since left out")
@@ -246,6 +255,30 @@ async fn export(
             Ok(ExitStatus::Interrupted)
         }
     }
+}
+
+/// The one JSON document `--json` prints at the end of an export.
+fn print_json(
+    args: &ExportArgs,
+    records: u64,
+    scanned: u64,
+    client: &Client,
+    clock: Instant,
+    status: ExitStatus,
+) {
+    let stats = client.stats();
+    let doc = serde_json::json!({
+        "resource": args.resource.cli_name(),
+        "output": args.output.display().to_string(),
+        "records": records,
+        "scanned": scanned,
+        "api_requests": stats.requests,
+        "rate_limit_waits": stats.rate_limited,
+        "duration_secs": clock.elapsed().as_secs_f64(),
+        "target": client.base_url().to_string(),
+        "exit_code": status.code(),
+    });
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
 }
 
 fn saved_exists(output: &Path) -> bool {
