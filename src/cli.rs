@@ -59,6 +59,7 @@ pub enum Command {
     #[command(after_long_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
     /// Log in with OAuth, or manage the stored token.
+    #[command(after_long_help = AUTH_EXAMPLES)]
     Auth(AuthArgs),
     /// Run a local Zendesk-compatible server to rehearse against.
     #[command(after_long_help = SANDBOX_EXAMPLES)]
@@ -81,6 +82,17 @@ Examples:
 
   # Re-run only the rows that failed, after fixing them
   zdbulk import organizations zdbulk-runs/<run>/failed.csv --subdomain acme";
+
+const AUTH_EXAMPLES: &str = "\
+Examples:
+  # Sign in once per account (a browser opens, or the URL is printed)
+  zdbulk auth login --subdomain acme --client-id acme_cli
+
+  # Who is signed in, with which scopes, until when, stored where (never the token)
+  zdbulk auth status --subdomain acme
+
+  # Revoke the token at Zendesk and forget it
+  zdbulk auth logout --subdomain acme";
 
 const RESUME_EXAMPLES: &str = "\
 Examples:

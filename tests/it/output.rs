@@ -326,3 +326,15 @@ async fn export_json_prints_one_document_on_success_and_on_error() {
     let doc: Value = serde_json::from_slice(&out.stdout).expect("errors are JSON too");
     assert_eq!(doc["exit_code"], 2);
 }
+
+/// Every command's `--help` ends with examples.
+#[test]
+fn every_commands_help_has_examples() {
+    for command in ["import", "validate", "resume", "undo", "export", "merge", "auth", "sandbox"] {
+        let out = zdbulk().args([command, "--help"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Examples:\n  # "), "{command} --help has no examples:\n{help}");
+        assert!(help.contains(&format!("zdbulk {command}")), "{command}: an example of itself");
+    }
+}
