@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::pipeline::api::{JobState, Port, ShowBy, SubmitError};
+use crate::pipeline::api::{Group, JobState, Port, ShowBy, SubmitError};
 use crate::pipeline::batch::Op;
 use crate::pipeline::reconcile::JobEnd;
 use crate::resource::{layer, Resource};
@@ -167,6 +167,18 @@ impl Port for Client {
         let page =
             cursor_page::<Value>(self, &format!("{plural}.json"), plural, after.as_deref()).await?;
         Ok((page.items, page.next_cursor))
+    }
+
+    async fn groups(&self) -> anyhow::Result<Vec<Group>> {
+        let all = cursor_all::<Value>(self, "groups.json", "groups").await?;
+        Ok(all
+            .iter()
+            .filter_map(|g| {
+                let id = g.get("id").and_then(Value::as_u64)?;
+                let name = g.get("name").and_then(Value::as_str)?;
+                Some(Group { id, name: name.to_string() })
+            })
+            .collect())
     }
 
     async fn memberships(&self, of: Resource, id: u64) -> anyhow::Result<Vec<Value>> {

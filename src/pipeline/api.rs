@@ -41,6 +41,15 @@ pub enum JobState {
     Missing,
 }
 
+/// A group of the account, as far as resolving its name needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Its id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+}
+
 /// How `show_many` is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShowBy {
@@ -79,6 +88,9 @@ pub trait Port: Clone + Send + Sync + 'static {
         resource: Resource,
         after: Option<String>,
     ) -> impl Future<Output = anyhow::Result<(Vec<Value>, Option<String>)>> + Send;
+
+    /// Every group of the account (`groups.json`, a cursor page of 100 a request).
+    fn groups(&self) -> impl Future<Output = anyhow::Result<Vec<Group>>> + Send;
 
     /// Every membership of one user (`of` = users) or one organization (`of` = organizations).
     fn memberships(

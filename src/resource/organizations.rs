@@ -33,7 +33,7 @@ impl Layer for Organizations {
             "external_id" => Kind::ExternalId,
             "domain_names" | "tags" => Kind::List,
             "details" | "notes" => Kind::Text,
-            "group_id" => Kind::Number,
+            "group_id" => Kind::Group,
             "shared_tickets" | "shared_comments" => Kind::Bool,
             "id" => Kind::Id,
             _ => return None,
@@ -125,7 +125,6 @@ mod tests {
             ("name", "A|B"),
             ("organization_fields.tier", "Gold"),
             ("organization_fields.seatz", "3"),
-            ("group_id", "Support"),
             ("email", "x@y.z"),
         ];
         let errs = check(&cells, EmptyCells::Keep).unwrap_err();
@@ -136,11 +135,23 @@ mod tests {
                 "name: 'A|B' contains '|', which Zendesk does not allow in names",
                 "organization_fields.tier: 'Gold' is not an option (options: free, pro)",
                 "organization_fields.seatz: the account has no organization field 'seatz' (did you mean 'organization_fields.seats'?)",
-                "group_id: 'Support' is not an id (a whole number)",
                 "email: is not a column of organizations",
                 "name: is required to create an organization",
             ]
         );
+    }
+
+    #[test]
+    fn a_group_is_an_id_or_a_name_to_resolve() {
+        let p = check(&[("name", "Acme"), ("group_id", " 42 ")], EmptyCells::Keep).unwrap();
+        assert_eq!(Value::Object(p.body), json!({"name": "Acme", "group_id": 42}));
+        assert_eq!(p.group, None);
+        let p =
+            check(&[("name", "Acme"), ("group_id", " Tier 2 Support ")], EmptyCells::Keep).unwrap();
+        assert_eq!(Value::Object(p.body), json!({"name": "Acme"}));
+        let g = p.group.unwrap();
+        assert_eq!((g.field.as_str(), g.name.as_str()), ("group_id", "Tier 2 Support"));
+        assert!(p.seen.group_name);
     }
 
     #[test]

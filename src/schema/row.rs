@@ -56,8 +56,23 @@ pub struct Payload {
     /// Whether `refs[0]` is the default (a user's `organization`, as opposed to
     /// `organizations`).
     pub default_ref: bool,
+    /// A group given by name rather than id (a legacy file's `group` column), resolved to
+    /// its id by the planner. Boxed: rarely set, and rows travel by value.
+    pub group: Option<Box<GroupName>>,
     /// Which cells had values, also when no payload is built (`zdbulk validate`).
     pub seen: Seen,
+}
+
+/// A group named in a row, to be resolved to its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupName {
+    /// The API column its id goes to (`group_id`).
+    pub field: String,
+    /// The column as messages name it: as the file wrote it, with the API column when it
+    /// differs (`group (group_id)`).
+    pub column: String,
+    /// The name, trimmed, as written.
+    pub name: String,
 }
 
 /// Which cells of a row had values: what whole-row rules need, kept without allocating.
@@ -79,6 +94,8 @@ pub struct Seen {
     pub refs: bool,
     /// The id of the default referenced record given as such (a user's `organization_id`).
     pub ref_id: bool,
+    /// A group given by name (resolved only against the account).
+    pub group_name: bool,
 }
 
 /// Suggests the closest of `candidates` to `wanted`, if any is close enough to be a typo.
@@ -109,8 +126,12 @@ pub enum Kind<'s> {
     Word,
     /// A list split by the column's separator (`domain_names`, `tags`).
     List,
-    /// The id of a related record (`group_id`, `organization_id`, `custom_role_id`).
+    /// The id of a related record (`organization_id`, `custom_role_id`).
     Number,
+    /// A group: its id (a whole number) or its name, compared trimmed and ignoring case
+    /// (`group_id`, which a legacy file's `group` column maps to). Zendesk's legacy importer
+    /// picks the group by name; its data importer takes the id.
+    Group,
     /// true or false.
     Bool,
     /// One of a fixed set of words (`role`), compared ignoring case.
@@ -342,6 +363,23 @@ pub fn check_row<'c, 's: 'c>(
                 }
                 Ok(_) => {}
                 Err(_) => error(column, format!("'{trimmed}' is not an id (a whole number)")),
+            },
+            Kind::Group => match trimmed.parse::<u64>() {
+                Ok(id) => {
+                    if build {
+                        out.body.insert(column.to_string(), json!(id));
+                    }
+                }
+                Err(_) => {
+                    out.seen.group_name = true;
+                    if build {
+                        out.group = Some(Box::new(GroupName {
+                            field: column.to_string(),
+                            column: column.to_string(),
+                            name: trimmed.to_string(),
+                        }));
+                    }
+                }
             },
             Kind::Bool => match parse_bool(trimmed) {
                 Some(b) if build => {

@@ -9,6 +9,7 @@ mod definitions;
 mod export;
 mod export_more;
 mod fuzz;
+mod groups;
 mod import;
 mod input;
 mod merge;

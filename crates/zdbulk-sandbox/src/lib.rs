@@ -11,7 +11,7 @@
 //! - `jobs`: the job lifecycle and `job_statuses`; `merges`: organization merges.
 //! - `pagination`: cursor and offset pages.
 //! - `organizations`, `users`, `memberships`, `fields`, `values`: the resources, and custom
-//!   field values checked against their definitions.
+//!   field values checked against their definitions; `groups`: groups, listed and created.
 //! - `auth`, `oauth`: API-token and bearer checks; `/oauth/*`.
 //! - `seed`, `server`: seed documents; binding, serving, saving state.
 
@@ -20,6 +20,7 @@ pub mod config;
 mod errors;
 mod faults;
 mod fields;
+mod groups;
 mod jobs;
 mod limits;
 mod lock;

@@ -17,7 +17,7 @@ use super::errors::ApiError;
 use super::faults::{self, Fault};
 use super::limits;
 use super::state::Shared;
-use super::{auth, fields, jobs, memberships, merges, oauth, organizations, stats, users};
+use super::{auth, fields, groups, jobs, memberships, merges, oauth, organizations, stats, users};
 
 /// The sandbox's routes behind its gate. Paths are matched after `.json` is stripped, so
 /// `/api/v2/organizations.json` and `/api/v2/organizations` are the same endpoint.
@@ -28,6 +28,7 @@ pub fn app(sandbox: Shared) -> Router {
         .merge(fields::routes())
         .merge(memberships::routes())
         .merge(merges::routes())
+        .merge(groups::routes())
         .merge(jobs::routes())
         .merge(oauth::routes())
         .route("/sandbox/stats", get(stats::show))

@@ -1,6 +1,6 @@
 //! Seeds: field definitions and records a sandbox starts with (`--seed FILE`).
 //!
-//! The format is one JSON object with any of `organization_fields`, `user_fields`,
+//! The format is one JSON object with any of `organization_fields`, `user_fields`, `groups`,
 //! `organizations` and `users`, each an array of objects in the API's own write shape. They
 //! are created in that order through the same code as the API, so seeds are validated too.
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::errors::ApiError;
 use super::fields::{self, FieldKind};
 use super::state::{Ctx, Store};
-use super::{organizations, users};
+use super::{groups, organizations, users};
 
 /// Applies a seed document to the store.
 pub fn apply(store: &mut Store, ctx: &Ctx, text: &str) -> anyhow::Result<()> {
@@ -25,6 +25,9 @@ pub fn apply(store: &mut Store, ctx: &Ctx, text: &str) -> anyhow::Result<()> {
     for (i, field) in section("user_fields").iter().enumerate() {
         fields::create_field(store, ctx, FieldKind::User, field)
             .map_err(|e| describe(e, "user_fields", i))?;
+    }
+    for (i, group) in section("groups").iter().enumerate() {
+        groups::create_record(store, ctx, group).map_err(|e| describe(e, "groups", i))?;
     }
     for (i, org) in section("organizations").iter().enumerate() {
         organizations::create_record(store, ctx, org)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::config::SandboxConfig;
 use super::lock::StateLock;
 use super::stats::Stats;
-use super::{fields, jobs, memberships, merges, oauth, organizations, users};
+use super::{fields, groups, jobs, memberships, merges, oauth, organizations, users};
 
 /// The handle every handler gets: configuration, clock, records and counters.
 pub type Shared = Arc<Sandbox>;
@@ -63,6 +63,8 @@ pub struct Store {
     pub oauth: oauth::OAuthStore,
     /// Organization merges.
     pub merges: merges::MergeTable,
+    /// Groups.
+    pub groups: groups::GroupTable,
 }
 
 /// The first id the sandbox hands out: 13 digits, like Zendesk's, and below 2^53 so that

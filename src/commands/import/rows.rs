@@ -304,11 +304,19 @@ impl RowChecker<'_> {
     /// Checks one data row for an import (`seq` is its 0-based position).
     pub fn check(&self, seq: usize, row: Row) -> RowIn {
         match self.verdict(&row, true) {
-            Ok(payload) => RowIn::Valid(ValidRow {
+            Ok(mut payload) => RowIn::Valid(ValidRow {
+                payload: {
+                    // Messages name the column as the file wrote it (`group (group_id)`).
+                    if let Some(g) = &mut payload.group {
+                        if let Some(shown) = self.shown.get(&g.column) {
+                            g.column = shown.clone();
+                        }
+                    }
+                    payload
+                },
                 seq,
                 row: row.number,
                 key: self.key(&row).into_owned(),
-                payload,
                 original: row.cells,
             }),
             Err(message) => {
@@ -339,6 +347,9 @@ impl RowChecker<'_> {
         }
         if s.refs {
             notes.push("its organizations are not checked offline (they must exist)".into());
+        }
+        if s.group_name {
+            notes.push("its group is named, and names are not checked offline (a group of that name must exist)".into());
         }
         if matches!(self.rules.mode, Mode::Update | Mode::Delete) {
             notes.push(format!("whether the {} exists is not checked offline", layer.singular()));

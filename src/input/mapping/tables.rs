@@ -79,8 +79,8 @@ const ORGANIZATIONS: Table = Table {
         n("id", "id", Tag::Common),
         n("default", "domain_names", Tag::Legacy),
         n("shared", "shared_tickets", Tag::Legacy),
-        // UNVERIFIED: whether legacy `group` holds a group's name or its id. The raw value is
-        // kept as it is; resolving a name to an id is the validator's choice.
+        // UNVERIFIED: whether legacy `group` holds a group's name or its id. Both are taken:
+        // a whole number is an id, anything else a name the planner resolves (issue 13).
         n("group", "group_id", Tag::Legacy),
     ],
     prefixes: &[

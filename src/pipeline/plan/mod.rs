@@ -86,7 +86,8 @@ pub async fn plan<A: Port>(
 ) -> anyhow::Result<()> {
     let mut batcher = Batcher::new(settings.layer.resource(), settings.batch_size);
     let to = settings.layer.facts().refs.as_ref().map_or(Resource::Organizations, |r| r.to);
-    let mut planner = Planner { api, settings, refs: Refs::new(to), done: Default::default() };
+    let mut planner =
+        Planner { api, settings, refs: Refs::new(to), groups: None, done: Default::default() };
     let mut chunk: Vec<ValidRow> = Vec::with_capacity(MAX_BATCH);
     loop {
         if aborted.load(Ordering::SeqCst) {

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{send, Mode, PlanSettings, ValidRow};
 use crate::output::{Action, RowOutcome, RowStatus};
-use crate::pipeline::api::{find_records, Port, RowKeys};
+use crate::pipeline::api::{find_records, Group, Port, RowKeys};
 use crate::pipeline::batch::{Batcher, Op, PlannedRow};
 use crate::pipeline::diff::{before_values, changes, would_change, ValueChange};
 use crate::pipeline::engine::PlanMsg;
@@ -28,6 +28,8 @@ pub(super) struct Planner<A> {
     pub(super) api: A,
     pub(super) settings: PlanSettings,
     pub(super) refs: Refs,
+    /// The account's groups, listed once per run, when a row first names a group.
+    pub(super) groups: Option<Vec<Group>>,
     /// The rows of the chunk being planned that are settled or batched already: if planning
     /// stops half-way (a lookup fails), only the others are settled `skipped`.
     pub(super) done: std::sync::Mutex<std::collections::HashSet<usize>>,
@@ -132,6 +134,52 @@ impl<A: Port> Planner<A> {
             let o = refused(r, Action::None, RowStatus::Invalid, "UnknownOrganization", msg);
             self.emit(tx, r.seq, PlanMsg::Outcome(o)).await?;
         }
+        Ok(out)
+    }
+
+    /// Writes the id of each group a row names into its body; a name no group has settles
+    /// the row `invalid`, naming the row, the column and the value and listing some of the
+    /// account's groups. The groups are listed once per run, and only if a row names one.
+    async fn resolve_groups<'c>(
+        &mut self,
+        rows: Vec<Resolved<'c>>,
+        tx: &mpsc::Sender<PlanMsg>,
+    ) -> anyhow::Result<Vec<Resolved<'c>>> {
+        if rows.iter().all(|(_, p, _)| p.group.is_none()) {
+            return Ok(rows);
+        }
+        let groups = match self.groups.take() {
+            Some(g) => g,
+            None => self.api.groups().await?,
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (r, mut payload, links) in rows {
+            let Some(wanted) = payload.group.take() else {
+                out.push((r, payload, links));
+                continue;
+            };
+            let folded = wanted.name.trim().to_lowercase();
+            // Listed in id order: of two groups with one name (Zendesk may allow it), the
+            // older one is taken.
+            match groups.iter().find(|g| g.name.trim().to_lowercase() == folded) {
+                Some(g) => {
+                    payload.body.insert(wanted.field, json!(g.id));
+                    out.push((r, payload, links));
+                }
+                None => {
+                    let msg = format!(
+                        "row {}, {}: no group is named '{}'; {}",
+                        r.row,
+                        wanted.column,
+                        wanted.name,
+                        some_groups(&groups)
+                    );
+                    let o = refused(r, Action::None, RowStatus::Invalid, "UnknownGroup", msg);
+                    self.emit(tx, r.seq, PlanMsg::Outcome(o)).await?;
+                }
+            }
+        }
+        self.groups = Some(groups);
         Ok(out)
     }
 
@@ -342,6 +390,7 @@ impl<A: Port> Planner<A> {
     ) -> anyhow::Result<()> {
         self.done.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let rows = self.resolve_refs(chunk, tx).await?;
+        let rows = self.resolve_groups(rows, tx).await?;
         let rows = self.remembered(rows, tx).await?;
         let found = self.existing(&rows).await?;
         let layer = self.layer();
@@ -495,6 +544,18 @@ impl<A: Port> Planner<A> {
         }
         Ok(rest)
     }
+}
+
+/// The account's groups for a message: up to 10 names, and how many more there are.
+fn some_groups(groups: &[Group]) -> String {
+    const SHOWN: usize = 10;
+    if groups.is_empty() {
+        return "the account has no groups".into();
+    }
+    let names: Vec<String> = groups.iter().take(SHOWN).map(|g| format!("'{}'", g.name)).collect();
+    let more = groups.len().saturating_sub(SHOWN);
+    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("the account's groups: {}{tail}", names.join(", "))
 }
 
 /// `zdbulk validate` against an account: what an import would send or leave is `valid`, what

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::api::{JobState, Port, ShowBy, SubmitError};
+use super::api::{Group, JobState, Port, ShowBy, SubmitError};
 use super::batch::Op;
 use super::engine::{self, EngineSettings};
 use super::journal::{Entry, Journal};
@@ -39,6 +39,9 @@ struct Account {
     /// Searches and list pages served.
     searches: u32,
     lists: u32,
+    /// The account's groups, and how often they were listed.
+    groups: Vec<Group>,
+    group_lists: u32,
 }
 
 #[derive(Clone, Default)]
@@ -137,6 +140,11 @@ impl Port for Fake {
         let mut a = self.0.lock().unwrap();
         a.lists += 1;
         Ok((a.orgs.values().cloned().collect(), None))
+    }
+    async fn groups(&self) -> anyhow::Result<Vec<Group>> {
+        let mut a = self.0.lock().unwrap();
+        a.group_lists += 1;
+        Ok(a.groups.clone())
     }
     async fn memberships(&self, _of: Resource, _id: u64) -> anyhow::Result<Vec<Value>> {
         Ok(vec![])

@@ -59,6 +59,9 @@ impl Port for Timed {
     ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
         self.inner.list_page(resource, after).await
     }
+    async fn groups(&self) -> anyhow::Result<Vec<super::super::api::Group>> {
+        self.inner.groups().await
+    }
     async fn memberships(&self, of: Resource, id: u64) -> anyhow::Result<Vec<Value>> {
         self.inner.memberships(of, id).await
     }
