@@ -419,4 +419,16 @@ mod tests {
         }
         assert!(!seen.finish().any());
     }
+
+    /// The first pass counts the data rows: the progress display's total ("300/300 rows").
+    #[test]
+    fn the_first_pass_counts_the_data_rows_for_the_progress_display() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orgs.csv");
+        std::fs::write(&path, "name,notes\nAcme,a\n\n,\nBeta,\"two\nlines\"\nGamma,g\n").unwrap();
+        let header = vec!["name".to_string(), "notes".to_string()];
+        let mapped = map_header(Resource::Organizations, &header, None).unwrap();
+        let (_, rows) = Duplicates::scan(&Organizations, &path, None, &mapped).unwrap();
+        assert_eq!(rows, 3, "blank rows are not data; a quoted line break is one row");
+    }
 }
