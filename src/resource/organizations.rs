@@ -152,6 +152,14 @@ mod tests {
         let g = p.group.unwrap();
         assert_eq!((g.field.as_str(), g.name.as_str()), ("group_id", "Tier 2 Support"));
         assert!(p.seen.group_name);
+        // A number that is not a whole one is a mistyped id, not a name.
+        for bad in ["-3", "12.5"] {
+            let errs = check(&[("name", "Acme"), ("group_id", bad)], EmptyCells::Keep).unwrap_err();
+            assert_eq!(
+                errs[0].to_string(),
+                format!("group_id: '{bad}' is not a group id (a whole number) or a group's name")
+            );
+        }
     }
 
     #[test]

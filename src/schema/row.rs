@@ -370,6 +370,11 @@ pub fn check_row<'c, 's: 'c>(
                         out.body.insert(column.to_string(), json!(id));
                     }
                 }
+                // `-3` or `12.5` is a mistyped id, not a group's name.
+                Err(_) if trimmed.parse::<f64>().is_ok() => error(
+                    column,
+                    format!("'{trimmed}' is not a group id (a whole number) or a group's name"),
+                ),
                 Err(_) => {
                     out.seen.group_name = true;
                     if build {
