@@ -383,3 +383,39 @@ async fn workers_waiting_for_a_refused_mint_send_no_second_request() {
     }
     assert_eq!(token_requests(&server).await, 1);
 }
+
+/// oauth.md §4: a renewal before expiry that fails (every retry spent) keeps the current
+/// token while it is still valid, instead of failing the request.
+#[tokio::test]
+async fn a_failed_renewal_before_expiry_keeps_the_current_token_while_it_is_valid() {
+    let server = MockServer::start().await;
+    // Valid for 4 s, renewed from 3.2 s on.
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"access_token": "tok-1", "expires_in": 4})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // Every later mint fails.
+    token_fails(&server, 100, server_error(500)).await;
+    api_accepts(&server, "tok-1").await;
+    catch_all(&server, "token, show_many, failing renewals, show_many with tok-1").await;
+
+    let client = client(&server);
+    let minted = std::time::Instant::now();
+    call(&client).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3_300)).await;
+    let second = call(&client).await;
+    if minted.elapsed() < Duration::from_secs(4) {
+        // The renewal failed, and the request went out with the token still valid.
+        second.unwrap();
+        assert!(token_requests(&server).await >= 2, "a renewal was tried");
+        let last = server.received_requests().await.unwrap().pop().unwrap();
+        assert_eq!(last.headers.get("authorization").unwrap(), "Bearer tok-1");
+    }
+    // (Past 4 s — a very slow machine — the token has run out and the error is the caller's.)
+}

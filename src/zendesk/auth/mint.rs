@@ -104,7 +104,8 @@ impl CachedToken {
         let renew_at = answer
             .expires_in
             .map(|secs| Instant::now() + Duration::from_millis(secs.saturating_mul(800)));
-        CachedToken { access_token: answer.access_token.clone(), renew_at }
+        let expires_at = answer.expires_in.map(|secs| Instant::now() + Duration::from_secs(secs));
+        CachedToken { access_token: answer.access_token.clone(), renew_at, expires_at }
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
+use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
@@ -86,6 +87,8 @@ struct CachedToken {
     /// When to mint a fresh one; `None` when Zendesk gave no `expires_in` (then only a 401
     /// makes us renew).
     renew_at: Option<Instant>,
+    /// When it stops working, if Zendesk said.
+    expires_at: Option<Instant>,
 }
 
 impl fmt::Debug for CachedToken {
@@ -197,11 +200,25 @@ impl Authenticator {
                 return self.used(tok).map(|u| (u, false));
             }
         }
-        // UNVERIFIED (oauth.md §4): whether a failed pre-emptive renewal should keep the old
-        // token. A transient failure is retried like any request; once the retries run out,
-        // or the secret is refused, the error is returned rather than hidden behind a token
-        // about to expire.
-        self.mint_locked(&mut state, seen, ctx).await.map(|u| (u, true))
+        // oauth.md §4 (tool policy): a pre-emptive renewal that fails (its retries spent) keeps
+        // the current token until it expires, trying again at most every 30 s meanwhile; only
+        // a token that has run out makes the error the caller's.
+        match self.mint_locked(&mut state, seen, ctx).await {
+            Ok(used) => Ok((used, true)),
+            Err(err) => {
+                let now = Instant::now();
+                let Some(tok) =
+                    state.token.as_mut().filter(|t| t.expires_at.is_some_and(|end| end > now))
+                else {
+                    return Err(err);
+                };
+                let left = tok.expires_at.map_or(Duration::ZERO, |end| end - now);
+                tok.renew_at = Some(now + (left / 2).min(Duration::from_secs(30)));
+                let used = self.used(tok);
+                state.failed = None;
+                used.map(|u| (u, false))
+            }
+        }
     }
 
     /// After a 401 `invalid_token` for `stale`: mint a new token (with retries) unless

@@ -62,8 +62,8 @@ impl Authenticator {
         });
         // As a write: a lost answer may have rotated the pair, and sending the old refresh
         // token again would be a reuse (which servers may punish by revoking the login).
-        // UNVERIFIED (oauth.md §4): whether a failed pre-emptive refresh should keep the old
-        // token until it expires; as for client credentials, the error is returned.
+        // A failed refresh is returned; the authenticator keeps the current access token while
+        // it is still valid (oauth.md §4 tool policy), as for client credentials.
         match post_token(ctx, &self.token_url, RequestKind::Write, &body).await {
             Ok(answer) => save_rotated(login, &record, &answer),
             Err(err) if is_invalid_grant(&err) => {
@@ -147,11 +147,13 @@ fn read(login: &LoginRef) -> Result<StoredLogin, ApiError> {
 /// The token of a stored login, renewed at its stored 80 % point (mapped from the wall
 /// clock onto the monotonic one).
 fn cached(record: &StoredLogin) -> CachedToken {
-    let renew_at = record.renew_at_ms().map(|at| {
+    let at_instant = |at: i64| {
         let left = u64::try_from(at - now_ms()).unwrap_or(0);
         Instant::now() + Duration::from_millis(left)
-    });
-    CachedToken { access_token: record.tokens.access_token.clone(), renew_at }
+    };
+    let renew_at = record.renew_at_ms().map(at_instant);
+    let expires_at = record.expires_at_ms.map(at_instant);
+    CachedToken { access_token: record.tokens.access_token.clone(), renew_at, expires_at }
 }
 
 fn relogin(record: &StoredLogin, status: Option<u16>, why: &str) -> ApiError {
