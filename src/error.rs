@@ -79,6 +79,23 @@ pub fn print_error(err: &anyhow::Error) -> ExitStatus {
         .unwrap_or(ExitStatus::Usage)
 }
 
+/// The exit code a run ends with: 130 when it was interrupted, 3 when it stopped on another
+/// error, 1 when rows failed, were invalid or skipped, else 0.
+pub fn run_status(
+    counts: &std::collections::BTreeMap<crate::output::RowStatus, usize>,
+    fatal: Option<&anyhow::Error>,
+) -> ExitStatus {
+    let failures = counts.iter().filter(|(s, _)| s.is_failure()).map(|(_, n)| n).sum::<usize>();
+    match fatal {
+        Some(e) if e.downcast_ref::<crate::pipeline::engine::Interrupted>().is_some() => {
+            ExitStatus::Interrupted
+        }
+        Some(_) => ExitStatus::Api,
+        None if failures > 0 => ExitStatus::RowsFailed,
+        None => ExitStatus::Success,
+    }
+}
+
 /// An error as the one JSON document `--json` prints on stdout: the message, its causes and
 /// the exit code.
 pub fn error_json(err: &anyhow::Error, status: ExitStatus) -> String {

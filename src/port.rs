@@ -255,23 +255,12 @@ impl Port for Client {
             let body = serde_json::json!({ singular: item });
             let sent =
                 self.send_json_status::<Value, _>(Method::POST, path, &[], Some(&body)).await;
-            results.push(match sent {
-                Ok((status, answer)) => {
-                    let id = answer.get(singular).and_then(|u| u.get("id")).cloned();
-                    let word = if status == 201 { "Created" } else { "Updated" };
-                    serde_json::json!({"id": id, "status": word})
-                }
-                // A refusal of this row alone (422 and the like) is its result.
-                Err(ApiError::Status { status, body, .. })
-                    if (400..500).contains(&status) && status != 403 && status != 429 =>
-                {
-                    let code = body.code().unwrap_or("Refused").to_string();
-                    serde_json::json!({"error": code, "details": body.to_string(), "status": "Failed"})
-                }
+            match one_result(sent, singular) {
+                Ok(item) => results.push(item),
                 Err(e) if results.is_empty() => return Err(submit_error(e, resource, path)),
                 // Later rows of the batch were not sent: they are looked up, then sent again.
                 Err(_) => break,
-            });
+            }
         }
         Ok(results)
     }
@@ -336,6 +325,26 @@ impl Port for Client {
     }
 }
 
+/// The result item of one record sent on its own (`submit_each`, field definitions): 201 is
+/// `Created`, another success `Updated`; a refusal of this record alone (422 and the like) is
+/// its result. Any other error is the caller's: the records after it were not sent.
+fn one_result(sent: Result<(u16, Value), ApiError>, singular: &str) -> Result<Value, ApiError> {
+    match sent {
+        Ok((status, answer)) => {
+            let id = answer.get(singular).and_then(|r| r.get("id")).cloned();
+            let word = if status == 201 { "Created" } else { "Updated" };
+            Ok(serde_json::json!({"id": id, "status": word}))
+        }
+        Err(ApiError::Status { status, body, .. })
+            if (400..500).contains(&status) && status != 403 && status != 429 =>
+        {
+            let code = body.code().unwrap_or("Refused").to_string();
+            Ok(serde_json::json!({"error": code, "details": body.to_string(), "status": "Failed"}))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether `resource` is a family of field definitions (no bulk jobs: one request a field).
 fn is_definitions(resource: Resource) -> bool {
     matches!(resource, Resource::OrganizationFields | Resource::UserFields)
@@ -379,21 +388,11 @@ impl Client {
             }
             let body = serde_json::json!({ singular: item });
             let sent = self.send_json_status::<Value, _>(method, &path, &[], Some(&body)).await;
-            results.push(match sent {
-                Ok((status, answer)) => {
-                    let id = answer.get(singular).and_then(|f| f.get("id")).cloned();
-                    let word = if status == 201 { "Created" } else { "Updated" };
-                    serde_json::json!({"id": id, "status": word})
-                }
-                Err(ApiError::Status { status, body, .. })
-                    if (400..500).contains(&status) && status != 403 && status != 429 =>
-                {
-                    let code = body.code().unwrap_or("Refused").to_string();
-                    serde_json::json!({"error": code, "details": body.to_string(), "status": "Failed"})
-                }
+            match one_result(sent, singular) {
+                Ok(item) => results.push(item),
                 Err(e) if results.is_empty() => return Err(submit_error(e, resource, &path)),
                 Err(_) => break,
-            });
+            }
         }
         Ok(results)
     }

@@ -26,7 +26,6 @@ use crate::output::report::ReportWriter;
 use crate::output::summary::{failures_by_code, Summary};
 use crate::output::RowStatus;
 use crate::pipeline::batch::MAX_BATCH;
-use crate::pipeline::engine::Interrupted;
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::memory::Memory;
 use crate::pipeline::plan::Mode;
@@ -493,13 +492,7 @@ async fn run_with(
         w.extend(run.warnings.iter().cloned());
         w
     };
-    let failures = counts.iter().filter(|(s, _)| s.is_failure()).map(|(_, n)| n).sum::<usize>();
-    let status = match &run.fatal {
-        Some(e) if e.downcast_ref::<Interrupted>().is_some() => ExitStatus::Interrupted,
-        Some(_) => ExitStatus::Api,
-        None if failures > 0 => ExitStatus::RowsFailed,
-        None => ExitStatus::Success,
-    };
+    let status = crate::error::run_status(&counts, run.fatal.as_ref());
     if !offline {
         // The run's last journal line, with the exit code the run ends with.
         Journal::open(&dir)?.append(&Entry::Finish {

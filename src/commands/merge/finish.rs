@@ -15,7 +15,6 @@ use crate::output::changes::ChangeLog;
 use crate::output::report::ReportWriter;
 use crate::output::summary::Summary;
 use crate::output::RowOutcome;
-use crate::pipeline::engine::Interrupted;
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::reporter::Reporter;
 use crate::progress::Progress;
@@ -81,13 +80,7 @@ impl Run {
             None => None,
         };
         let counts = report.finish(self.rows).context("failed to finish the report")?;
-        let failures = counts.iter().filter(|(s, _)| s.is_failure()).map(|(_, n)| n).sum::<usize>();
-        let status = match &fatal {
-            Some(e) if e.downcast_ref::<Interrupted>().is_some() => ExitStatus::Interrupted,
-            Some(_) => ExitStatus::Api,
-            None if failures > 0 => ExitStatus::RowsFailed,
-            None => ExitStatus::Success,
-        };
+        let status = crate::error::run_status(&counts, fatal.as_ref());
         if let Some(j) = journal.as_mut() {
             let at = chrono::Utc::now().to_rfc3339();
             j.append(&Entry::Finish { exit_code: status.code(), at })?;

@@ -21,7 +21,6 @@ use crate::error::{usage_error, ExitStatus};
 use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::summary::Summary;
-use crate::pipeline::engine::Interrupted;
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::memory::{Memory, Started};
 use crate::resource::{layer, Resource};
@@ -147,13 +146,7 @@ pub async fn run(args: UndoArgs) -> anyhow::Result<ExitStatus> {
         (sent.jobs, sent.fatal)
     };
     let counts = report.finish(lines.len()).context("failed to finish the report")?;
-    let failures = counts.iter().filter(|(s, _)| s.is_failure()).map(|(_, n)| n).sum::<usize>();
-    let status = match &fatal {
-        Some(e) if e.downcast_ref::<Interrupted>().is_some() => ExitStatus::Interrupted,
-        Some(_) => ExitStatus::Api,
-        None if failures > 0 => ExitStatus::RowsFailed,
-        None => ExitStatus::Success,
-    };
+    let status = crate::error::run_status(&counts, fatal.as_ref());
     journal
         .append(&Entry::Finish { exit_code: status.code(), at: chrono::Utc::now().to_rfc3339() })?;
     let stats = client.stats();
