@@ -104,10 +104,16 @@ pub async fn plan<A: Port>(
                     Ok(r) => r,
                     Err(_) => {
                         if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-                            let what = planner.settings.layer.plural();
-                            let chunk = undone(&planner, chunk);
-                            return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
-                                .await;
+                            return abort_with(
+                                err,
+                                &planner,
+                                chunk,
+                                &mut batcher,
+                                rows,
+                                &tx,
+                                &aborted,
+                            )
+                            .await;
                         }
                         chunk.clear();
                         rows.recv().await
@@ -122,9 +128,7 @@ pub async fn plan<A: Port>(
                 chunk.push(r);
                 if chunk.len() >= MAX_BATCH {
                     if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-                        let what = planner.settings.layer.plural();
-                        let chunk = undone(&planner, chunk);
-                        return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted)
+                        return abort_with(err, &planner, chunk, &mut batcher, rows, &tx, &aborted)
                             .await;
                     }
                     chunk.clear();
@@ -135,9 +139,7 @@ pub async fn plan<A: Port>(
     }
     if !chunk.is_empty() {
         if let Err(err) = planner.plan_chunk(&chunk, &mut batcher, &tx).await {
-            let what = planner.settings.layer.plural();
-            let chunk = undone(&planner, chunk);
-            return abort_with(err, what, chunk, &mut batcher, rows, &tx, &aborted).await;
+            return abort_with(err, &planner, chunk, &mut batcher, rows, &tx, &aborted).await;
         }
     }
     for batch in batcher.drain() {
@@ -146,17 +148,12 @@ pub async fn plan<A: Port>(
     Ok(())
 }
 
-/// The rows of a chunk whose planning stopped half-way that have neither an outcome nor a
-/// batch yet (the batched ones are the batcher's to settle).
-fn undone<A: Port>(planner: &Planner<A>, chunk: Vec<ValidRow>) -> Vec<ValidRow> {
-    chunk.into_iter().filter(|r| !planner.is_done(r.seq)).collect()
-}
-
-/// A lookup failed: the API cannot be used. Every row not yet settled is reported skipped,
-/// and the error is returned once the input is drained.
-async fn abort_with(
+/// A lookup failed: the API cannot be used. The rows of the chunk with neither an outcome
+/// nor a batch yet (planning may have stopped half-way through it), and every row still to
+/// come, are reported skipped; the error is returned once the input is drained.
+async fn abort_with<A: Port>(
     err: anyhow::Error,
-    what: &str,
+    planner: &Planner<A>,
     chunk: Vec<ValidRow>,
     batcher: &mut Batcher,
     rows: mpsc::Receiver<RowIn>,
@@ -164,8 +161,9 @@ async fn abort_with(
     aborted: &AtomicBool,
 ) -> anyhow::Result<()> {
     aborted.store(true, Ordering::SeqCst);
-    skip_rest(chunk, batcher, rows, tx).await?;
-    Err(err.context(format!("failed to look up existing {what}")))
+    let undone = chunk.into_iter().filter(|r| !planner.is_done(r.seq)).collect();
+    skip_rest(undone, batcher, rows, tx).await?;
+    Err(err.context(format!("failed to look up existing {}", planner.settings.layer.plural())))
 }
 
 fn skipped_outcome(seq: usize, row: usize, key: String, original: Vec<String>) -> RowOutcome {
