@@ -79,6 +79,18 @@ pub fn print_error(err: &anyhow::Error) -> ExitStatus {
         .unwrap_or(ExitStatus::Usage)
 }
 
+/// An error and its causes, joined with `: `.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The exit code a run ends with: 130 when it was interrupted, 3 when it stopped on another
 /// error, 1 when rows failed, were invalid or skipped, else 0.
 pub fn run_status(

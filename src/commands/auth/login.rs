@@ -92,7 +92,7 @@ pub(super) async fn run(args: LoginArgs) -> anyhow::Result<ExitStatus> {
         "scope": scope,
     });
     let answer = client.token_grant(&body).await.map_err(|e| {
-        api_error(format!("the sign-in could not be completed: {}", super::chain(&e)))
+        api_error(format!("the sign-in could not be completed: {}", crate::error::chain(&e)))
     })?;
     let refresh_token = answer.refresh_token.clone();
     if refresh_token.is_none() {

@@ -133,7 +133,7 @@ async fn logout(args: AuthTargetArgs) -> anyhow::Result<ExitStatus> {
                 "could not revoke the token at {} ({}); the login is kept, run `zdbulk auth \
                  logout` again later",
                 record.account,
-                chain(&err)
+                crate::error::chain(&err)
             )));
         }
     }
@@ -145,10 +145,9 @@ async fn logout(args: AuthTargetArgs) -> anyhow::Result<ExitStatus> {
 /// anonymous user for bad credentials (a trap, see the sandbox's `api.rs`), so no id means
 /// the credentials do not work.
 async fn describe_user(client: &Client) -> anyhow::Result<String> {
-    let me: Value = client
-        .get_json("users/me.json", &[])
-        .await
-        .map_err(|e| api_error(format!("could not read the signed-in user: {}", chain(&e))))?;
+    let me: Value = client.get_json("users/me.json", &[]).await.map_err(|e| {
+        api_error(format!("could not read the signed-in user: {}", crate::error::chain(&e)))
+    })?;
     let user = &me["user"];
     if user["id"].is_null() {
         return Err(api_error("Zendesk answered as the anonymous user: the token is not accepted"));
@@ -170,17 +169,5 @@ fn where_stored(login: &LoginRef, storage: Storage) -> String {
 
 /// A store failure as a configuration error (exit 2).
 fn store_error(err: StoreError) -> anyhow::Error {
-    usage_error(chain(&err))
-}
-
-/// An error and its causes, joined with `: `.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    usage_error(crate::error::chain(&err))
 }

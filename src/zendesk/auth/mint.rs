@@ -260,12 +260,15 @@ fn mint_error(token_url: &Url, body: &Value, err: ApiError) -> ApiError {
         ApiError::Status { status, body, .. } => format!("answered {status}: {body}"),
         ApiError::RateLimited { .. } => "kept answering 429 (rate limited)".to_string(),
         ApiError::Transport { source, .. } => {
-            format!("could not be reached: {}", error_chain(source))
+            format!("could not be reached: {}", crate::error::chain(source))
         }
         ApiError::AnswerLost { source, .. } => {
-            format!("did not answer (timeout or dropped connection): {}", error_chain(source))
+            format!(
+                "did not answer (timeout or dropped connection): {}",
+                crate::error::chain(source)
+            )
         }
-        other => error_chain(other),
+        other => crate::error::chain(other),
     };
     ApiError::Auth {
         url: redact_url(token_url),
@@ -294,7 +297,7 @@ impl FailedMint {
         };
         let reason = match last {
             ApiError::Auth { reason, .. } => reason.clone(),
-            other => error_chain(other),
+            other => crate::error::chain(other),
         };
         FailedMint { exhausted, status: last.status(), reason }
     }
@@ -313,16 +316,4 @@ impl FailedMint {
             None => auth,
         }
     }
-}
-
-/// An error and its causes, joined with `: `.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

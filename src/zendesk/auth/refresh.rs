@@ -122,7 +122,7 @@ fn save_rotated(
         reason: format!(
             "the login was refreshed but the new tokens could not be saved ({}); the old ones \
              are no longer valid: run `{}`",
-            chain(&e),
+            crate::error::chain(&e),
             login_command(&old.account, &old.client_id)
         ),
     })?;
@@ -168,19 +168,7 @@ fn relogin(record: &StoredLogin, status: Option<u16>, why: &str) -> ApiError {
 }
 
 fn store_failure(login: &LoginRef, err: &StoreError) -> ApiError {
-    ApiError::Auth { url: login.account.clone(), status: None, reason: chain(err) }
-}
-
-/// An error and its causes, joined with `: `.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    ApiError::Auth { url: login.account.clone(), status: None, reason: crate::error::chain(err) }
 }
 
 #[cfg(test)]
