@@ -61,6 +61,23 @@ pub(crate) struct Work {
     pub(crate) start: Start,
 }
 
+/// The account of a merge (or `--suggest`): its target resolved (warnings printed), a client,
+/// and every organization read.
+pub(crate) async fn connect(
+    args: &MergeArgs,
+    cwd: &std::path::Path,
+) -> anyhow::Result<(crate::settings::Target, crate::zendesk::Client, Account)> {
+    let target = resolve_target(&args.target, cwd).await?;
+    for w in &target.warnings {
+        eprintln!("warning: {w}");
+    }
+    let client = target.client(args.max_rpm)?;
+    let account = Account::read(&client).await.map_err(|e| {
+        crate::commands::import::api(e, "failed to read the account's organizations")
+    })?;
+    Ok((target, client, account))
+}
+
 /// The run directory's name.
 const RUN_NAME: &str = "merge-organizations";
 
@@ -78,14 +95,7 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<ExitStatus> {
     }
     let file = std::path::absolute(&file).unwrap_or(file);
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
-    let target = resolve_target(&args.target, &cwd).await?;
-    for w in &target.warnings {
-        eprintln!("warning: {w}");
-    }
-    let client = target.client(args.max_rpm)?;
-    let account = Account::read(&client).await.map_err(|e| {
-        crate::commands::import::api(e, "failed to read the account's organizations")
-    })?;
+    let (target, client, account) = connect(&args, &cwd).await?;
     let checked = pairs::read(&file, args.sheet.as_deref(), &account)?;
     let (steps, keeps) = plan::plan(&account, &checked.pairs, args.keep_fields);
     let valid = checked.pairs.iter().filter(|p| p.invalid.is_none()).count();

@@ -11,7 +11,6 @@ use anyhow::Context as _;
 use super::account::Account;
 use crate::cli::MergeArgs;
 use crate::error::{usage_error, ExitStatus};
-use crate::settings::resolve_target;
 
 /// Words dropped from the end of a name: legal forms.
 const LEGAL: &[&str] = &[
@@ -180,14 +179,7 @@ pub(crate) async fn run(args: MergeArgs) -> anyhow::Result<ExitStatus> {
         return Err(usage_error("--suggest writes its pairs to -o FILE"));
     };
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
-    let target = resolve_target(&args.target, &cwd).await?;
-    for w in &target.warnings {
-        eprintln!("warning: {w}");
-    }
-    let client = target.client(args.max_rpm)?;
-    let account = Account::read(&client).await.map_err(|e| {
-        crate::commands::import::api(e, "failed to read the account's organizations")
-    })?;
+    let (target, _client, account) = super::connect(&args, &cwd).await?;
     let proposals = propose(&account);
     write(&out, &account, &proposals)
         .with_context(|| format!("failed to write {}", out.display()))?;
