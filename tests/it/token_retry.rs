@@ -36,6 +36,20 @@ async fn token_ok(server: &MockServer, token: &str) {
         .await;
 }
 
+/// The token endpoint's first answer mints `token`, valid for `expires_in` seconds.
+async fn first_token(server: &MockServer, token: &str, expires_in: u64) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"access_token": token, "expires_in": expires_in})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+}
+
 /// `show_many` answers for `token`.
 async fn api_accepts(server: &MockServer, token: &str) {
     Mock::given(method("GET"))
@@ -251,16 +265,7 @@ async fn invalid_client_message_is_clear() {
 async fn renewal_before_expiry_is_retried_mid_run() {
     let server = MockServer::start().await;
     // The first token is due for renewal at once (80 % of 0 s).
-    Mock::given(method("POST"))
-        .and(path("/oauth/tokens"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"access_token": "tok-1", "expires_in": 0})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    first_token(&server, "tok-1", 0).await;
     // The renewal's first attempt fails.
     token_fails(&server, 1, server_error(500)).await;
     token_ok(&server, "tok-2").await;
@@ -390,16 +395,7 @@ async fn workers_waiting_for_a_refused_mint_send_no_second_request() {
 async fn a_failed_renewal_before_expiry_keeps_the_current_token_while_it_is_valid() {
     let server = MockServer::start().await;
     // Valid for 4 s, renewed from 3.2 s on.
-    Mock::given(method("POST"))
-        .and(path("/oauth/tokens"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"access_token": "tok-1", "expires_in": 4})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    first_token(&server, "tok-1", 4).await;
     // Every later mint fails.
     token_fails(&server, 100, server_error(500)).await;
     api_accepts(&server, "tok-1").await;
