@@ -5,7 +5,7 @@
 //! The journal is read one line at a time. Batches are kept only until their results come, so
 //! memory holds one small entry a row, not the requests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde_json::Value;
@@ -119,7 +119,8 @@ pub struct Memory {
     pub next_batch: u64,
     keep_before: bool,
     rows: HashMap<usize, State>,
-    links: HashMap<(usize, u64), State>,
+    /// Memberships by (user row, organization): ordered, so one row's are one range.
+    links: BTreeMap<(usize, u64), State>,
     batches: HashMap<u64, OpenBatch>,
 }
 
@@ -309,16 +310,11 @@ impl Memory {
 
     /// The organizations this run added the user of row `seq` to.
     pub fn linked(&self, seq: usize) -> Vec<u64> {
-        let mut orgs: Vec<u64> = self
-            .links
-            .iter()
-            .filter(|((s, _), st)| {
-                *s == seq && matches!(st, State::Known(k) if k.status() == RowStatus::Created)
-            })
+        self.links
+            .range((seq, 0)..=(seq, u64::MAX))
+            .filter(|(_, st)| matches!(st, State::Known(k) if k.status() == RowStatus::Created))
             .map(|((_, org), _)| *org)
-            .collect();
-        orgs.sort_unstable();
-        orgs
+            .collect()
     }
 
     /// Whether any row has been sent and is not settled yet.
