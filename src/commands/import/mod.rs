@@ -2,6 +2,7 @@
 //! plan, send in jobs, and write the run directory (`design.md` §2, §3). Everything here serves
 //! every resource; what differs comes from its [`Layer`].
 
+mod checks;
 mod job;
 mod reorder;
 mod rows;
@@ -17,7 +18,7 @@ use serde_json::Value;
 
 use crate::cli::{EmptyCells as CliEmpty, ImportArgs, ImportMode, Resource};
 use crate::error::{usage_error, ExitStatus, StatusError};
-use crate::input::mapping::{map_header, Dialect, MappedHeader, Renames};
+use crate::input::mapping::{map_header, Dialect, Renames};
 use crate::input::TextEncoding;
 use crate::input::{open_input, InputFormat};
 use crate::output::dialect::{uses_crlf, CsvDialect};
@@ -25,17 +26,17 @@ use crate::output::failed_rows::{FailedFormat, FailedRows};
 use crate::output::report::ReportWriter;
 use crate::output::summary::{failures_by_code, Summary};
 use crate::output::RowStatus;
-use crate::pipeline::batch::MAX_BATCH;
 use crate::pipeline::journal::{Entry, Journal};
 use crate::pipeline::memory::Memory;
 use crate::pipeline::plan::Mode;
 use crate::port::BulkImportsDisabled;
 use crate::resource::{layer, Layer};
 use crate::schema::definitions::read_definitions;
-use crate::schema::row::{closest, EmptyCells};
+use crate::schema::row::EmptyCells;
 use crate::schema::Schema;
 use crate::settings::{resolve_target, Target};
 use crate::zendesk::Client;
+use checks::{check_args, check_field_columns, undecided_welcomes};
 use job::{import_rows, ImportJob};
 use rows::Duplicates;
 
@@ -49,60 +50,6 @@ fn mode_of(m: ImportMode) -> Mode {
         ImportMode::Update => Mode::Update,
         ImportMode::Delete => Mode::Delete,
     }
-}
-
-fn check_args(args: &ImportArgs, validate: bool) -> anyhow::Result<()> {
-    let verb = if validate { "validate" } else { "import" };
-    let definitions = is_definitions(args.resource);
-    if args.prune_options && !definitions {
-        return Err(usage_error(
-            "--prune-options is for field definitions (`import organization-fields` or `import user-fields`)",
-        ));
-    }
-    if definitions && matches!(args.mode, ImportMode::Delete | ImportMode::Create) {
-        return Err(usage_error(format!(
-            "`zdbulk {verb} {}` creates the fields a file adds and updates the others (the default upsert mode, or --mode update); it never deletes a field, and --mode create would fail on every field that exists",
-            args.resource.cli_name()
-        )));
-    }
-    if definitions && (args.one_at_a_time || args.batch_size.is_some()) {
-        return Err(usage_error(
-            "field definitions are written one request a field: --one-at-a-time and --batch-size do not apply",
-        ));
-    }
-    let welcome = layer(args.resource).facts().welcome_email;
-    if args.welcome_email.is_some() && !welcome {
-        return Err(usage_error("--welcome-email is for users"));
-    }
-    if args.one_at_a_time
-        && (args.resource != Resource::Users
-            || !matches!(args.mode, ImportMode::Upsert | ImportMode::Create))
-    {
-        return Err(usage_error(
-            "--one-at-a-time sends users with `users/create_or_update`: it is for `import users` in upsert or create mode",
-        ));
-    }
-    if let Some(n) = args.batch_size {
-        if !(1..=MAX_BATCH).contains(&n) {
-            return Err(usage_error(format!(
-                "--batch-size {n} must be between 1 and {MAX_BATCH} (Zendesk's limit per job)"
-            )));
-        }
-    }
-    if let Some(n) = args.max_jobs {
-        if !(1..=MAX_JOBS).contains(&n) {
-            return Err(usage_error(format!(
-                "--max-jobs {n} must be between 1 and {MAX_JOBS} (Zendesk's limit)"
-            )));
-        }
-    }
-    if args.max_rpm == Some(0) {
-        return Err(usage_error("--max-rpm must be at least 1"));
-    }
-    if !validate && args.fields.is_some() {
-        return Err(usage_error("--fields is for `zdbulk validate`; an import checks the account's own field definitions"));
-    }
-    Ok(())
 }
 
 /// A run directory: `--run-dir`, or `zdbulk-runs/<UTC time>-<resource>`. A resumed run goes
@@ -121,35 +68,6 @@ fn run_dir(args: &ImportArgs, cwd: &Path, resuming: bool) -> anyhow::Result<Path
         return Ok(dir.clone());
     }
     super::run_dir::create(args.run_dir.as_deref(), cwd, args.resource.cli_name())
-}
-
-/// Every custom field column must name a field of the account: refused before anything is
-/// read further, with the closest known key.
-fn check_field_columns(
-    layer: &dyn Layer,
-    mapped: &MappedHeader,
-    schema: &Schema,
-    file: &Path,
-) -> anyhow::Result<()> {
-    let prefix = layer.fields_key();
-    let unknown: Vec<String> = mapped
-        .mapped()
-        .filter_map(|c| c.custom_field_key().map(|k| (c, k)))
-        .filter(|(_, k)| schema.get(k).is_none())
-        .map(|(c, k)| match closest(k, schema.keys()) {
-            Some(near) => format!("unknown column '{}' (did you mean '{prefix}.{near}'?)", c.raw),
-            None => format!(
-                "unknown column '{}' (the account has no {} field '{k}')",
-                c.raw,
-                layer.singular()
-            ),
-        })
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(usage_error(format!("{}: {}", file.display(), unknown.join("; "))))
-    }
 }
 
 /// The failed-rows file of a run: it opens the way the input did (its delimiter, line ends and
@@ -219,28 +137,6 @@ fn format_label(f: &InputFormat) -> String {
         }
         InputFormat::Xlsx { sheet } => format!("XLSX, sheet '{sheet}'"),
     }
-}
-
-/// Rows of a users file that would create a user with an e-mail address and say nothing of
-/// the welcome e-mail (`verified` / `skip_verify_email` empty or false): Zendesk would mail
-/// each of them. Counted in a pass over the file before anything is sent.
-fn undecided_welcomes(args: &ImportArgs, mapped: &MappedHeader) -> anyhow::Result<Vec<usize>> {
-    // A row without a name cannot create anyone.
-    let (Some(email), Some(name)) = (mapped.index_of("email"), mapped.index_of("name")) else {
-        return Ok(vec![]);
-    };
-    // Any value decides, `false` too: `skip_verify_email=false` asks for the e-mail.
-    let deciders: Vec<usize> =
-        ["verified", "skip_verify_email"].iter().filter_map(|c| mapped.index_of(c)).collect();
-    let mut rows = Vec::new();
-    for row in open_input(&args.file, args.sheet.as_deref())? {
-        let row = row?;
-        let has = |i: usize| row.cells.get(i).is_some_and(|c| !c.trim().is_empty());
-        if has(email) && has(name) && !deciders.iter().any(|&i| has(i)) {
-            rows.push(row.number);
-        }
-    }
-    Ok(rows)
 }
 
 /// Runs `import` (or `validate` when `validate` is true).
